@@ -1,0 +1,9 @@
+#pragma once
+// Each `tandem` subcommand lives in its own file and registers itself on the CLI11 app.
+#include <CLI/CLI.hpp>
+
+namespace tandem::cli {
+
+void register_inspect(CLI::App& app);
+
+}  // namespace tandem::cli

@@ -1,0 +1,38 @@
+#pragma once
+// Internal interface between the matmul driver (matmul.cpp) and the per-type, per-ISA dot
+// kernels. Each kernel translation unit fills in the entries of the types it implements.
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/isa.h"
+#include "tensor/types.h"
+
+namespace tandem::kernels::detail {
+
+// Computes out[j * out_stride + i] = dot(weight row i, activation row j)
+// for i < n_rows, j < n_act. `cols` is the row length in elements; w points at the first weight
+// row (rows w_stride bytes apart); a at the first activation row, already converted to the
+// entry's act_type (rows a_stride bytes apart).
+using GemmFn = void (*)(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
+                        const void* a, size_t a_stride, int64_t n_act, float* out,
+                        size_t out_stride);
+
+struct WeightKernel {
+  tensor::Type act_type = tensor::Type::F32;  // format the driver converts activations to
+  GemmFn gemm = nullptr;                      // null: type not implemented on this path
+};
+
+constexpr int kMaxTypeId = 40;
+
+struct KernelTable {
+  WeightKernel by_type[kMaxTypeId];
+  WeightKernel& operator[](tensor::Type t) { return by_type[static_cast<int>(t)]; }
+  const WeightKernel& operator[](tensor::Type t) const { return by_type[static_cast<int>(t)]; }
+};
+
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL (kernels/legacy_*.cpp, kernels/float_*.cpp)
+void register_legacy_kernels(Isa isa, KernelTable& table);
+// Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (kernels/kquant_*.cpp)
+void register_kquant_kernels(Isa isa, KernelTable& table);
+
+}  // namespace tandem::kernels::detail

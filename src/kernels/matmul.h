@@ -1,0 +1,31 @@
+#pragma once
+// Matrix x vector(s) for every supported weight type: the hot loop of the engine.
+#include <cstdint>
+
+#include "kernels/isa.h"
+#include "tensor/types.h"
+#include "util/thread_pool.h"
+
+namespace tandem::kernels {
+
+// A weight matrix as stored in GGUF: `rows` rows of `cols` elements, each row
+// tensor::row_bytes(type, cols) bytes, rows contiguous.
+struct Matrix {
+  tensor::Type type;
+  int64_t rows;
+  int64_t cols;
+  const void* data;
+};
+
+// y[b * w.rows + i] = sum_k W[i][k] * x[b * w.cols + k]   for b < batch, i < w.rows.
+// Activations are quantized on the fly (Q8_0 / Q8_K) where the weight type's int8 dot product is
+// faster. Rows are split across the pool's threads. Throws InvalidArgument for an unsupported
+// type or a cols that is not a multiple of the block size.
+void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool);
+// The same with an explicit instruction-set path (tests, benchmarks).
+void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool, Isa isa);
+
+// True when matmul supports weights of type t.
+bool matmul_supports(tensor::Type t);
+
+}  // namespace tandem::kernels

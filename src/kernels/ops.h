@@ -1,0 +1,35 @@
+#pragma once
+// Element-wise and row-wise operations of transformer blocks. Each has a scalar reference and SIMD
+// paths chosen at run time; all work in float32.
+#include <cstdint>
+
+namespace tandem::kernels {
+
+// out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]   (weight may be null: no scaling)
+void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out);
+// LayerNorm with optional weight / bias.
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n, float eps,
+                float* out);
+
+enum class RopeStyle { Normal, NeoX };  // Normal: pairs (2i, 2i+1); NeoX: pairs (i, i + d/2)
+// Rotates the first `rot_dims` dims of each of `n_heads` heads (head_dim apart) at position `pos`.
+// freq_i = base^(-2i/rot_dims) / freq_factors[i] (freq_factors may be null), angle = pos * freq_i * freq_scale
+// (ext/attn factors of YaRN-style scaling are folded in by the caller through freq_factors and mscale).
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dims, int64_t pos, float base,
+          float freq_scale, const float* freq_factors, float mscale, RopeStyle style);
+
+// In-place numerically stable softmax over n values.
+void softmax(float* x, int64_t n);
+void silu(float* x, int64_t n);
+void gelu(float* x, int64_t n);          // tanh approximation (as Gemma and GPT-2 use)
+// out[i] = silu(gate[i]) * up[i]  /  gelu(gate[i]) * up[i]
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+void geglu(const float* gate, const float* up, int64_t n, float* out);
+void add(const float* a, const float* b, int64_t n, float* out);
+void mul(const float* a, const float* b, int64_t n, float* out);
+void scale(float* x, int64_t n, float s);
+float dot_f32(const float* a, const float* b, int64_t n);
+// y += a * x
+void axpy(float a, const float* x, int64_t n, float* y);
+
+}  // namespace tandem::kernels
