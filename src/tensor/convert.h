@@ -1,6 +1,7 @@
 #pragma once
 // Scalar reference conversions between float and every supported type. These are the definition
-// of each format in tandem; SIMD kernels are tested against them.
+// of each format in tandem; SIMD kernels are tested against them. The typed per-format routines
+// are in tensor/quants.h, the bit layouts of the k-quants in tensor/klayout.h.
 #include <cstdint>
 #include <cstring>
 

@@ -1,0 +1,146 @@
+#include "sample/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "util/error.h"
+
+namespace tandem::sample {
+
+int32_t argmax(std::span<const float> logits) {
+  int32_t best = 0;
+  for (int32_t i = 1; i < static_cast<int32_t>(logits.size()); ++i)
+    if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+Sampler::Sampler(SamplerParams params, int32_t n_vocab)
+    : params_(std::move(params)), n_vocab_(n_vocab), rng_(params_.seed) {
+  if (n_vocab <= 0) throw InvalidArgument("sampler: vocabulary size must be positive");
+  for (const auto& [id, bias] : params_.logit_bias)
+    if (id < 0 || id >= n_vocab)
+      throw InvalidArgument("logit_bias: token id " + std::to_string(id) + " is outside the vocabulary (0.." +
+                            std::to_string(n_vocab - 1) + ")");
+}
+
+void Sampler::accept(int32_t token) { history_.push_back(token); }
+void Sampler::accept(std::span<const int32_t> tokens) {
+  history_.insert(history_.end(), tokens.begin(), tokens.end());
+}
+
+void Sampler::reset() {
+  history_.clear();
+  rng_.seed(params_.seed);
+}
+
+double Sampler::uniform() {
+  // 53 random bits -> [0, 1); std::uniform_real_distribution is not specified bit-exactly.
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+}
+
+void Sampler::apply_penalties(std::span<float> logits) const {
+  const bool repetition = params_.repetition_penalty != 1.0f;
+  if (!repetition && params_.frequency_penalty == 0.0f && params_.presence_penalty == 0.0f) return;
+  size_t start = 0;
+  if (params_.penalty_last_n >= 0 && history_.size() > static_cast<size_t>(params_.penalty_last_n))
+    start = history_.size() - params_.penalty_last_n;
+  std::unordered_map<int32_t, int> counts;
+  for (size_t i = start; i < history_.size(); ++i) ++counts[history_[i]];
+  for (const auto& [id, count] : counts) {
+    if (id < 0 || id >= n_vocab_) continue;
+    float& l = logits[id];
+    if (repetition) l = l > 0 ? l / params_.repetition_penalty : l * params_.repetition_penalty;
+    l -= static_cast<float>(count) * params_.frequency_penalty + params_.presence_penalty;
+  }
+}
+
+int32_t Sampler::sample(std::span<float> logits, const std::vector<bool>* allowed) {
+  if (static_cast<int32_t>(logits.size()) != n_vocab_)
+    throw InvalidArgument("sampler: expected " + std::to_string(n_vocab_) + " logits, got " +
+                          std::to_string(logits.size()));
+  constexpr float kBanned = -std::numeric_limits<float>::infinity();
+  if (allowed) {
+    bool any = false;
+    for (int32_t i = 0; i < n_vocab_; ++i) {
+      if (!(*allowed)[i]) logits[i] = kBanned;
+      else any = true;
+    }
+    if (!any) throw InvalidArgument("sampler: the token mask allows no token");
+  }
+  for (const auto& [id, bias] : params_.logit_bias) logits[id] += bias;
+  apply_penalties(logits);
+
+  if (params_.temperature <= 0.0f) return argmax(logits);
+
+  // Temperature, then keep only candidates that can survive min-p (min-p is last in the chain and
+  // depends only on the ratio to the best probability, which truncation does not change), which
+  // makes the sort below small in practice.
+  const float inv_t = 1.0f / params_.temperature;
+  const float max_logit = logits[argmax(logits)];
+  if (max_logit == kBanned) throw InvalidArgument("sampler: every token is banned");
+  const float floor_logit =
+      params_.min_p > 0.0f ? max_logit + std::log(params_.min_p) * params_.temperature : kBanned;
+  double z = 0.0;
+  scratch_.clear();
+  for (int32_t i = 0; i < n_vocab_; ++i) {
+    if (logits[i] == kBanned) continue;
+    const float p = std::exp((logits[i] - max_logit) * inv_t);
+    z += p;
+    if (logits[i] >= floor_logit) scratch_.push_back({i, logits[i], p});
+  }
+  auto by_prob = [](const Candidate& a, const Candidate& b) {
+    return a.prob > b.prob || (a.prob == b.prob && a.id < b.id);
+  };
+  size_t keep = scratch_.size();
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
+    keep = params_.top_k;
+    std::partial_sort(scratch_.begin(), scratch_.begin() + keep, scratch_.end(), by_prob);
+    // Top-k renormalizes before top-p looks at cumulative mass.
+    z = 0.0;
+    for (size_t i = 0; i < keep; ++i) z += scratch_[i].prob;
+  } else {
+    std::sort(scratch_.begin(), scratch_.end(), by_prob);
+  }
+  if (params_.top_p < 1.0f) {
+    double cum = 0.0;
+    for (size_t i = 0; i < keep; ++i) {
+      cum += scratch_[i].prob / z;
+      if (cum >= params_.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  double total = 0.0;
+  for (size_t i = 0; i < keep; ++i) total += scratch_[i].prob;
+  const double r = uniform() * total;
+  double acc = 0.0;
+  for (size_t i = 0; i < keep; ++i) {
+    acc += scratch_[i].prob;
+    if (r < acc) return scratch_[i].id;
+  }
+  return scratch_[keep - 1].id;
+}
+
+std::vector<Candidate> Sampler::top_logprobs(std::span<const float> logits, int n) const {
+  const float t = params_.temperature > 0.0f ? params_.temperature : 1.0f;
+  const float max_logit = logits[argmax(logits)];
+  double z = 0.0;
+  for (float l : logits) z += std::exp((l - max_logit) / t);
+  const double log_z = std::log(z);
+  std::vector<Candidate> all;
+  all.reserve(logits.size());
+  for (int32_t i = 0; i < static_cast<int32_t>(logits.size()); ++i) {
+    const float lp = static_cast<float>((logits[i] - max_logit) / t - log_z);
+    all.push_back({i, logits[i], lp});
+  }
+  const size_t k = std::min<size_t>(std::max(n, 0), all.size());
+  std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const Candidate& a, const Candidate& b) {
+    return a.prob > b.prob || (a.prob == b.prob && a.id < b.id);
+  });
+  all.resize(k);
+  return all;
+}
+
+}  // namespace tandem::sample
