@@ -5,7 +5,8 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-jinja2
+  libboost1.81-dev
+  python3 python3-numpy python3-jinja2 python3-jsonschema
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

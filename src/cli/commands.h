@@ -5,5 +5,9 @@
 namespace tandem::cli {
 
 void register_inspect(CLI::App& app);
+void register_tokenize(CLI::App& app);
+void register_template(CLI::App& app);
+void register_run(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace tandem::cli

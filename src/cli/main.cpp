@@ -11,6 +11,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "tandem 0.1.0");
   tandem::cli::register_inspect(app);
+  tandem::cli::register_tokenize(app);
+  tandem::cli::register_template(app);
+  tandem::cli::register_run(app);
+  tandem::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

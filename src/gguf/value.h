@@ -14,6 +14,8 @@ enum class ValueType : uint32_t {
   BOOL = 7, STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
 };
 std::string_view value_type_name(ValueType t);
+// Shortest decimal text that reads back as `v` at the precision of `type` (FLOAT32 or FLOAT64).
+std::string format_float(double v, ValueType type);
 
 struct Value;
 

@@ -35,4 +35,33 @@ void register_legacy_kernels(Isa isa, KernelTable& table);
 // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (kernels/kquant_*.cpp)
 void register_kquant_kernels(Isa isa, KernelTable& table);
 
+// The complete table of one path: its own kernels, and for types it lacks the entries of the
+// next slower path (so an ISA missing one kernel still runs every type). Built once.
+const KernelTable& kernel_table(Isa isa);
+
+// Per-ISA pieces of register_legacy_kernels (each lives in the file its name says).
+void register_legacy_scalar(KernelTable& table);
+void register_float_scalar(KernelTable& table);
+void register_legacy_avx2(KernelTable& table);
+void register_float_avx2(KernelTable& table);
+void register_legacy_avx512(KernelTable& table);
+void register_float_avx512(KernelTable& table);
+
+// ---- Activation conversion (act_quant_*.cpp) ----
+// Quantizes one row of n floats (a multiple of the block size) into Q8_0 / Q8_1 / Q8_K blocks,
+// the same format tensor::quantize produces (scale = max|x| / 127, round to nearest; Q8_1's s is
+// d * sum(qs); Q8_K's bsums are the exact sums of each 16 quants).
+using ActQuantFn = void (*)(const float* x, void* dst, int64_t n);
+struct ActQuantTable {
+  ActQuantFn q8_0 = nullptr;
+  ActQuantFn q8_1 = nullptr;
+  ActQuantFn q8_k = nullptr;
+};
+ActQuantTable act_quant_scalar();
+ActQuantTable act_quant_avx2();
+ActQuantTable act_quant_avx512();
+const ActQuantTable& act_quant_table(Isa isa);
+// Converts one activation row into `type` (F32 copies, F16/BF16 round, Q8_* quantize).
+void convert_activation_row(Isa isa, tensor::Type type, const float* x, void* dst, int64_t n);
+
 }  // namespace tandem::kernels::detail

@@ -32,4 +32,10 @@ float dot_f32(const float* a, const float* b, int64_t n);
 // y += a * x
 void axpy(float a, const float* x, int64_t n, float* y);
 
+// Attention over an F16 KV cache: x holds IEEE half bits.
+float dot_f16_f32(const uint16_t* x, const float* y, int64_t n);  // sum x[i] * y[i]
+void axpy_f16(float a, const uint16_t* x, int64_t n, float* y);   // y += a * x
+// Rounds n floats to half (nearest even), e.g. to append K/V rows to an F16 cache.
+void f32_to_f16(const float* x, int64_t n, uint16_t* out);
+
 }  // namespace tandem::kernels

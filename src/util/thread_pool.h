@@ -29,23 +29,34 @@ class ThreadPool {
     run_raw([](void* ctx, int i, int n) { (*static_cast<Fn*>(ctx))(i, n); }, &fn);
   }
 
-  // Splits [0, n) into contiguous ranges, one per thread, each a multiple of `grain` (except the
-  // last), and calls fn(begin, end) for every non-empty range.
+  // Splits [0, n) into ranges that are multiples of `grain` (except the last) and calls
+  // fn(begin, end) for each, in parallel. Threads take ranges from a shared counter, a few per
+  // thread, so a thread the OS preempts (a busy laptop) delays the region by one small range
+  // instead of a whole static share.
   template <typename F>
   void parallel_for(int64_t n, int64_t grain, F&& fn) {
     if (n <= 0) return;
     if (grain < 1) grain = 1;
-    const int64_t chunks = (n + grain - 1) / grain;
-    if (n_threads_ == 1 || chunks == 1) {
+    const int64_t units = (n + grain - 1) / grain;
+    if (n_threads_ == 1 || units == 1) {
       fn(int64_t{0}, n);
       return;
     }
-    run([&](int t, int nt) {
-      const int64_t c0 = chunks * t / nt, c1 = chunks * (t + 1) / nt;
-      const int64_t b = c0 * grain, e = std::min(n, c1 * grain);
-      if (b < e) fn(b, e);
+    const int64_t per_chunk = std::max<int64_t>(1, units / (int64_t{n_threads_} * kChunksPerThread));
+    const int64_t chunk = per_chunk * grain;
+    const int64_t n_chunks = (n + chunk - 1) / chunk;
+    std::atomic<int64_t> next{0};
+    run([&](int, int) {
+      for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < n_chunks;) {
+        const int64_t b = c * chunk;
+        fn(b, std::min(n, b + chunk));
+      }
     });
   }
+
+  // Ranges per thread that parallel_for aims at: enough to even out a slow thread, few enough
+  // that the shared counter costs nothing next to the work.
+  static constexpr int kChunksPerThread = 4;
 
   // Number of physical cores (falls back to hardware_concurrency).
   static int physical_cores();

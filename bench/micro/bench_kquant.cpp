@@ -1,0 +1,135 @@
+// k-quant tile kernels by instruction-set path, called directly (no driver, no threads), so each
+// path's cost per weight block is visible on its own:
+//   kquant/<type>/<isa>/hot/a<N>  - 128 x 2048 weights (L2-resident) x N activation rows:
+//                                   compute cost, reported as ns per (weight block x activation row)
+//   kquant/<type>/<isa>/cold/a1   - weights cycled through copies past the last-level cache:
+//                                   single-thread decode, GB/s of weights streamed
+// Usage: bench_kquant [--benchmark_filter=q4_K]
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/isa.h"
+#include "kernels/kquant_kernels.h"
+#include "tensor/convert.h"
+
+namespace tandem::bench {
+namespace {
+
+using kernels::Isa;
+using kernels::detail::GemmFn;
+using tensor::Type;
+
+constexpr int64_t kCols = 2048;
+constexpr int64_t kHotRows = 128;
+constexpr int64_t kColdRows = 8192;
+constexpr size_t kColdFootprint = size_t{256} << 20;
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+struct FreeDeleter {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<uint8_t, FreeDeleter>;
+
+// `copies` x rows quantized rows (16 distinct random rows repeated).
+Buffer make_weights(Type t, int64_t rows, size_t copies) {
+  const size_t rb = tensor::row_bytes(t, kCols);
+  constexpr int64_t kDistinct = 16;
+  const auto src = random_floats(static_cast<size_t>(kDistinct * kCols), 1);
+  std::vector<uint8_t> seed(rb * kDistinct);
+  for (int64_t r = 0; r < kDistinct; ++r)
+    tensor::quantize(t, src.data() + r * kCols, seed.data() + r * rb, kCols);
+  const size_t total = rb * static_cast<size_t>(rows) * copies;
+  Buffer buf(static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) / 64 * 64)));
+  for (size_t r = 0; r < static_cast<size_t>(rows) * copies; ++r)
+    std::memcpy(buf.get() + r * rb, seed.data() + (r % kDistinct) * rb, rb);
+  return buf;
+}
+
+std::vector<uint8_t> make_activations(int64_t n) {
+  const size_t rb = tensor::row_bytes(Type::Q8_K, kCols);
+  const auto x = random_floats(static_cast<size_t>(n * kCols), 2);
+  std::vector<uint8_t> a(rb * static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j)
+    tensor::quantize(Type::Q8_K, x.data() + j * kCols, a.data() + j * rb, kCols);
+  return a;
+}
+
+GemmFn gemm_for(Type t, Isa isa) {
+#if defined(__x86_64__)
+  if (isa == Isa::Avx2) return kernels::detail::kquant_gemms_avx2().get(t);
+  if (isa == Isa::Avx512) return kernels::detail::kquant_gemms_avx512().get(t);
+#endif
+  return kernels::detail::kquant_gemms_scalar().get(t);
+}
+
+void BM_hot(benchmark::State& state, Type t, Isa isa, int64_t n_act) {
+  const GemmFn gemm = gemm_for(t, isa);
+  const Buffer w = make_weights(t, kHotRows, 1);
+  const auto a = make_activations(n_act);
+  std::vector<float> out(static_cast<size_t>(kHotRows * n_act));
+  const size_t rb = tensor::row_bytes(t, kCols), ab = tensor::row_bytes(Type::Q8_K, kCols);
+  for (auto _ : state) {
+    gemm(kCols, w.get(), rb, kHotRows, a.data(), ab, n_act, out.data(), kHotRows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double block_acts = static_cast<double>(kHotRows) * (kCols / tensor::kQK_K) * n_act;
+  state.counters["ns/block"] = benchmark::Counter(
+      block_acts * 1e-9, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void BM_cold(benchmark::State& state, Type t, Isa isa) {
+  const GemmFn gemm = gemm_for(t, isa);
+  const size_t rb = tensor::row_bytes(t, kCols), ab = tensor::row_bytes(Type::Q8_K, kCols);
+  const size_t matrix = rb * kColdRows;
+  const size_t copies = std::max<size_t>(2, kColdFootprint / matrix);
+  const Buffer w = make_weights(t, kColdRows, copies);
+  const auto a = make_activations(1);
+  std::vector<float> out(kColdRows);
+  size_t i = 0;
+  for (auto _ : state) {
+    gemm(kCols, w.get() + (i++ % copies) * matrix, rb, kColdRows, a.data(), ab, 1, out.data(),
+         kColdRows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(matrix) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void register_all() {
+  const Type types[] = {Type::Q4_K, Type::Q6_K, Type::Q5_K, Type::Q3_K, Type::Q2_K, Type::IQ4_XS};
+  for (Type t : types) {
+    for (Isa isa : kernels::available_isas()) {
+      const std::string base =
+          "kquant/" + std::string(tensor::type_name(t)) + "/" + std::string(kernels::isa_name(isa));
+      for (int64_t n : {1, 4, 8, 64})
+        benchmark::RegisterBenchmark((base + "/hot/a" + std::to_string(n)).c_str(), BM_hot, t, isa, n);
+      if (isa != Isa::Scalar)
+        benchmark::RegisterBenchmark((base + "/cold/a1").c_str(), BM_cold, t, isa)
+            ->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tandem::bench
+
+int main(int argc, char** argv) {
+  tandem::bench::register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,180 @@
+// Matmul micro-benchmarks: weights streamed (GB/s) and GFLOP/s per weight type and shape, for one
+// activation row (decode, memory-bound) and 64 (prompt, compute-bound), on 2 threads; plus a
+// streaming-read probe so each matmul's share of the machine's read bandwidth comes from one run
+// (printed as a summary at the end).
+//
+// Weights are cycled through enough copies to exceed the last-level cache, as in a real decode
+// step where every matrix comes from DRAM. Usage: bench_matmul [--benchmark_filter=...]
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bandwidth_probe.h"
+#include "kernels/matmul.h"
+#include "tensor/convert.h"
+#include "util/thread_pool.h"
+
+namespace tandem::bench {
+namespace {
+
+using tensor::Type;
+
+// 2 threads as the acceptance bar asks; TANDEM_BENCH_THREADS overrides it for diagnosis.
+int threads() {
+  static const int n = [] {
+    const char* env = std::getenv("TANDEM_BENCH_THREADS");
+    return env != nullptr && std::atoi(env) > 0 ? std::atoi(env) : 2;
+  }();
+  return n;
+}
+constexpr size_t kColdFootprint = size_t{512} << 20;  // well past any L3 we run on
+constexpr size_t kProbeBytes = size_t{1} << 30;
+
+ThreadPool& pool() {
+  static ThreadPool p(threads());
+  return p;
+}
+
+struct AlignedFree {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<uint8_t, AlignedFree>;
+Buffer aligned_buffer(size_t bytes) {
+  return Buffer(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+}
+
+std::vector<float> random_floats(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// `copies` identical-layout matrices of realistic content: a few quantized random rows repeated.
+Buffer make_weights(Type t, int64_t rows, int64_t cols, size_t copies) {
+  const size_t row_bytes = tensor::row_bytes(t, cols);
+  constexpr int64_t kSeedRows = 16;
+  std::vector<uint8_t> seed(row_bytes * kSeedRows);
+  const auto src = random_floats(static_cast<size_t>(kSeedRows * cols), 1);
+  for (int64_t r = 0; r < kSeedRows; ++r) {
+    if (t == Type::F16) {
+      auto* h = reinterpret_cast<uint16_t*>(seed.data() + r * row_bytes);
+      for (int64_t k = 0; k < cols; ++k) h[k] = tensor::fp32_to_fp16(src[r * cols + k]);
+    } else {
+      tensor::quantize(t, src.data() + r * cols, seed.data() + r * row_bytes, cols);
+    }
+  }
+  const size_t matrix_bytes = row_bytes * static_cast<size_t>(rows);
+  Buffer buf = aligned_buffer(matrix_bytes * copies);
+  for (size_t c = 0; c < copies; ++c)
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(buf.get() + c * matrix_bytes + r * row_bytes,
+                  seed.data() + (r % kSeedRows) * row_bytes, row_bytes);
+  return buf;
+}
+
+void BM_matmul(benchmark::State& state, Type t, int64_t rows, int64_t cols, int64_t batch) {
+  if (!kernels::matmul_supports(t)) {
+    state.SkipWithError("type not supported by matmul in this build");
+    return;
+  }
+  const size_t matrix_bytes = tensor::row_bytes(t, cols) * static_cast<size_t>(rows);
+  const size_t copies = std::max<size_t>(1, kColdFootprint / matrix_bytes);
+  Buffer w = make_weights(t, rows, cols, copies);
+  const auto x = random_floats(static_cast<size_t>(batch * cols), 2);
+  std::vector<float> y(static_cast<size_t>(batch * rows));
+  size_t i = 0;
+  for (auto _ : state) {
+    const kernels::Matrix m{t, rows, cols, w.get() + (i++ % copies) * matrix_bytes};
+    kernels::matmul(m, x.data(), batch, y.data(), pool());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(matrix_bytes) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * rows * cols * batch / 1e9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_read_bandwidth(benchmark::State& state) {
+  Buffer buf = aligned_buffer(kProbeBytes);
+  std::memset(buf.get(), 1, kProbeBytes);  // touch every page before timing
+  for (auto _ : state) benchmark::DoNotOptimize(stream_read(buf.get(), kProbeBytes, pool()));
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(kProbeBytes) / 1e9,
+                                              benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The cost of one parallel region: decode runs hundreds per token.
+void BM_pool_run_empty(benchmark::State& state) {
+  for (auto _ : state) pool().run([](int, int) {});
+}
+
+// Collects GB/s of every run and prints matmul / probe ratios at the end. On a shared machine
+// other processes steal time from some runs, so with --benchmark_repetitions the summary keeps
+// each benchmark's best run (the least disturbed one) for both sides of the ratio.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& r : runs) {
+      if (r.error_occurred || r.run_type == Run::RT_Aggregate) continue;
+      auto it = r.counters.find("GB/s");
+      if (it == r.counters.end()) continue;
+      double& best = gbps_[r.run_name.function_name];
+      best = std::max(best, it->second.value);
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    double probe = 0.0;
+    for (const auto& [name, v] : gbps_)
+      if (name.find("read_bandwidth") != std::string::npos) probe = std::max(probe, v);
+    if (probe <= 0.0) return;
+    std::printf("\nbest runs; streaming-read probe: %.2f GB/s (%d threads)\n", probe, threads());
+    for (const auto& [name, v] : gbps_)
+      if (name.find("matmul") != std::string::npos)
+        std::printf("%-40s %7.2f GB/s  %5.1f%% of probe\n", name.c_str(), v, 100.0 * v / probe);
+  }
+
+ private:
+  std::map<std::string, double> gbps_;
+};
+
+void register_all() {
+  benchmark::RegisterBenchmark("read_bandwidth/1GiB", BM_read_bandwidth)
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+  benchmark::RegisterBenchmark("pool_run_empty", BM_pool_run_empty)->UseRealTime();
+  const Type types[] = {Type::Q4_0, Type::Q4_K, Type::Q6_K, Type::Q8_0, Type::F16};
+  const int64_t shapes[][2] = {{2048, 2048}, {8192, 2048}, {2048, 8192}};
+  for (int64_t batch : {1, 64})
+    for (Type t : types)
+      for (const auto& s : shapes) {
+        const std::string name = "matmul/" + std::string(tensor::type_name(t)) + "/" +
+                                 std::to_string(s[0]) + "x" + std::to_string(s[1]) + "/b" +
+                                 std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, s[0], s[1], batch)
+            ->Unit(benchmark::kMicrosecond)->UseRealTime();
+      }
+  benchmark::RegisterBenchmark("read_bandwidth/1GiB/again", BM_read_bandwidth)
+      ->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+}  // namespace
+}  // namespace tandem::bench
+
+int main(int argc, char** argv) {
+  tandem::bench::register_all();
+  benchmark::Initialize(&argc, argv);
+  tandem::bench::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,299 @@
+// AVX-512 VNNI kernels of the 32-element block types. Two consecutive blocks share one 512-bit
+// register: one vpdpbusd, one convert and one FMA cover 64 weights, with each block's scale in
+// the float lanes its products land in. An odd last block runs as a pair whose upper half is
+// zero. Same block arithmetic as legacy_x86.h (see the Kind comments there).
+#include <immintrin.h>
+
+#include <type_traits>
+#include <vector>
+
+#include "kernels/gemm_table.h"
+#include "kernels/simd_x86.h"
+#include "tensor/blocks.h"
+
+namespace tandem::kernels::detail {
+namespace {
+
+// How a block's quants relate to its values (see legacy_x86.h); every type here is unsigned:
+//   Offset:    x = d * (q - offset)   -> dot(q, y) - offset * sum(y), the second term per activation
+//   MinOffset: x = d * q + m          -> d * da * dot(q, y) + m * s   (Q8_1 activations)
+enum class Kind { Offset, MinOffset };
+
+// Where a pair's 64 values sit in a register, in 16-byte quarters:
+//   Blocks: [block 0 elements 0-15, 0 16-31, 1 0-15, 1 16-31]   (plain byte copies)
+//   Halves: [block 0 elements 0-15, 1 0-15, 0 16-31, 1 16-31]   (nibble types: low nibbles of
+//           both blocks, then high nibbles, which saves a permute per weight pair; the
+//           activation, reused by every row, is permuted to match instead)
+enum class Layout { Blocks, Halves };
+
+// Two 32-byte halves (the second may be absent: zero) -> one 512-bit register.
+inline __m512i join(__m256i lo, __m256i hi) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+// 16 packed bytes of each of two blocks -> Halves layout [lo 0, lo 1, hi 0, hi 1].
+template <bool kPair>
+inline __m512i nibbles2(const uint8_t* qs0, const uint8_t* qs1) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs0));
+  const __m128i b = kPair ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs1)) : _mm_setzero_si128();
+  const __m256i ab = _mm256_inserti128_si256(_mm256_castsi128_si256(a), b, 1);
+  return _mm512_and_si512(join(ab, _mm256_srli_epi16(ab, 4)), _mm512_set1_epi8(0x0F));
+}
+
+// The 5th bits of two blocks (bit j of each little-endian qh) as 0x10 bytes, Halves layout.
+template <bool kPair>
+inline __m512i high_bits2(const uint8_t* qh0, const uint8_t* qh1) {
+  const uint64_t h0 = simd::load_u32(qh0), h1 = kPair ? simd::load_u32(qh1) : 0;
+  const uint64_t bits = (h0 & 0xFFFF) | (h1 & 0xFFFF) << 16 | (h0 >> 16) << 32 | (h1 >> 16) << 48;
+  return _mm512_maskz_mov_epi8(static_cast<__mmask64>(bits), _mm512_set1_epi8(0x10));
+}
+
+// Two fp16 scales -> floats in the lanes each block's int32 sums occupy in layout L.
+template <bool kPair, Layout L>
+inline __m512 scales2(uint16_t s0, uint16_t s1) {
+  // Both packed in one integer register, converted together, then spread.
+  const uint32_t both = s0 | (kPair ? static_cast<uint32_t>(s1) << 16 : 0u);
+  const __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(both)));
+  const __m512i spread = L == Layout::Blocks
+                             ? _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)
+                             : _mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1);
+  return _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(f));
+}
+
+template <bool kPair>
+inline __m512i bytes2(const int8_t* q0, const int8_t* q1) {
+  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q0));
+  const __m256i b = kPair ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q1)) : _mm256_setzero_si256();
+  return join(a, b);
+}
+
+struct Q4_0 {
+  using Block = tensor::BlockQ4_0;
+  static constexpr Layout layout = Layout::Halves;
+  static constexpr Kind kind = Kind::Offset;
+  static constexpr int offset_shift = 3;
+  template <bool P> static __m512i quants(const Block* b) { return nibbles2<P>(b[0].qs, b[P].qs); }
+};
+struct Q5_0 {
+  using Block = tensor::BlockQ5_0;
+  static constexpr Layout layout = Layout::Halves;
+  static constexpr Kind kind = Kind::Offset;
+  static constexpr int offset_shift = 4;
+  template <bool P> static __m512i quants(const Block* b) {
+    return _mm512_or_si512(nibbles2<P>(b[0].qs, b[P].qs), high_bits2<P>(b[0].qh, b[P].qh));
+  }
+};
+// Signed quants run as unsigned ones offset by 128: vpdpbusd multiplies u8 by s8 without the
+// int16 saturation of AVX2's maddubs, so q + 128 (up to 255) is safe and one xor replaces the
+// sign juggling a signed x signed product would need per row.
+struct Q8_0 {
+  using Block = tensor::BlockQ8_0;
+  static constexpr Layout layout = Layout::Blocks;
+  static constexpr Kind kind = Kind::Offset;
+  static constexpr int offset_shift = 7;
+  template <bool P> static __m512i quants(const Block* b) {
+    return _mm512_xor_si512(bytes2<P>(b[0].qs, b[P].qs), _mm512_set1_epi8(static_cast<char>(0x80)));
+  }
+};
+struct IQ4_NL {
+  using Block = tensor::BlockIQ4_NL;
+  static constexpr Layout layout = Layout::Halves;
+  static constexpr Kind kind = Kind::Offset;
+  static constexpr int offset_shift = 7;
+  template <bool P> static __m512i quants(const Block* b) {
+    const __m512i table = _mm512_xor_si512(
+        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tensor::kIQ4NLValues))),
+        _mm512_set1_epi8(static_cast<char>(0x80)));
+    return _mm512_shuffle_epi8(table, nibbles2<P>(b[0].qs, b[P].qs));
+  }
+};
+struct Q4_1 {
+  using Block = tensor::BlockQ4_1;
+  static constexpr Layout layout = Layout::Halves;
+  static constexpr Kind kind = Kind::MinOffset;
+  static constexpr int offset_shift = 0;
+  template <bool P> static __m512i quants(const Block* b) { return nibbles2<P>(b[0].qs, b[P].qs); }
+};
+struct Q5_1 {
+  using Block = tensor::BlockQ5_1;
+  static constexpr Layout layout = Layout::Halves;
+  static constexpr Kind kind = Kind::MinOffset;
+  static constexpr int offset_shift = 0;
+  template <bool P> static __m512i quants(const Block* b) {
+    return _mm512_or_si512(nibbles2<P>(b[0].qs, b[P].qs), high_bits2<P>(b[0].qh, b[P].qh));
+  }
+};
+
+template <class T>
+using ActBlock = std::conditional_t<T::kind == Kind::MinOffset, tensor::BlockQ8_1, tensor::BlockQ8_0>;
+
+// The activation side of one block pair: its bytes, its scales, and (Offset kinds) the integer
+// sum's starting value -offset * sum(y).
+struct alignas(64) ActPair {
+  __m512i y;
+  __m512i start;
+  __m512 da;
+  __m512 s8;  // MinOffset kinds: each block's s / 8 in its 8 lanes (the lanes sum back to s)
+};
+
+template <class T, bool kPair>
+inline ActPair act_pair(const ActBlock<T>* blocks) {
+  ActPair p;
+  p.y = bytes2<kPair>(blocks[0].qs, blocks[kPair].qs);
+  if constexpr (T::layout == Layout::Halves) p.y = _mm512_shuffle_i64x2(p.y, p.y, _MM_SHUFFLE(3, 1, 2, 0));
+  p.da = scales2<kPair, T::layout>(blocks[0].d, blocks[kPair].d);
+  p.start = _mm512_setzero_si512();
+  p.s8 = _mm512_setzero_ps();
+  if constexpr (T::kind == Kind::MinOffset)
+    p.s8 = _mm512_mul_ps(scales2<kPair, T::layout>(blocks[0].s, blocks[kPair].s), _mm512_set1_ps(0.125f));
+  if constexpr (T::kind == Kind::Offset) {
+    const __m512i ysum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), p.y);
+    p.start = _mm512_sub_epi32(p.start, _mm512_slli_epi32(ysum, T::offset_shift));
+  }
+  return p;
+}
+
+// The weight side of one block pair: quants, scales and (MinOffset kinds) minimums.
+struct WeightPair {
+  __m512i q;
+  __m512 d;
+  __m512 m;
+};
+
+template <class T, bool kPair>
+inline WeightPair weight_pair(const typename T::Block* w) {
+  WeightPair p;
+  p.q = T::template quants<kPair>(w);
+  p.d = scales2<kPair, T::layout>(w[0].d, w[kPair].d);
+  if constexpr (T::kind == Kind::MinOffset)
+    p.m = scales2<kPair, T::layout>(w[0].m, w[kPair].m);
+  else
+    p.m = _mm512_setzero_ps();
+  return p;
+}
+
+// acc += d * da * dot(q, y) (+ m * s) over the 16 lanes of a block pair.
+template <class T>
+inline __m512 accumulate(const WeightPair& w, const ActPair& p, __m512 acc) {
+  const __m512i q = w.q;
+  const __m512 d = w.d;
+  if constexpr (T::kind == Kind::MinOffset) acc = _mm512_fmadd_ps(w.m, p.s8, acc);
+  const __m512i dot = _mm512_dpbusd_epi32(p.start, q, p.y);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(d, p.da), acc);
+}
+
+// One step of a tile over blocks b (and b+1 when kPair).
+template <class T, int R, int A, bool kPair>
+inline void step(int64_t b, const typename T::Block* const* wr, const ActBlock<T>* const* ar,
+                 __m512 (&acc)[R][A]) {
+  WeightPair wp[R];
+  for (int r = 0; r < R; ++r) wp[r] = weight_pair<T, kPair>(wr[r] + b);
+  for (int j = 0; j < A; ++j) {
+    const ActPair p = act_pair<T, kPair>(ar[j] + b);
+    for (int r = 0; r < R; ++r) acc[r][j] = accumulate<T>(wp[r], p, acc[r][j]);
+  }
+}
+
+template <class T, int R, int A>
+void tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a, size_t a_stride,
+          float* out, size_t out_stride) {
+  using WB = typename T::Block;
+  using AB = ActBlock<T>;
+  // A 1x1 tile would be one long chain of dependent FMAs (4-cycle latency each): it keeps
+  // kChains independent accumulators instead, summed at the end.
+  constexpr int kChains = R * A == 1 ? 4 : 1;
+  __m512 acc[kChains][R][A];
+  for (int c = 0; c < kChains; ++c)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < A; ++j) acc[c][r][j] = _mm512_setzero_ps();
+  const WB* wr[R];
+  const AB* ar[A];
+  for (int r = 0; r < R; ++r) wr[r] = reinterpret_cast<const WB*>(w + r * w_stride);
+  for (int j = 0; j < A; ++j) ar[j] = reinterpret_cast<const AB*>(a + j * a_stride);
+  int64_t b = 0;
+  for (; b + 2 * kChains <= nb; b += 2 * kChains)
+    for (int c = 0; c < kChains; ++c) step<T, R, A, true>(b + 2 * c, wr, ar, acc[c]);
+  for (; b + 2 <= nb; b += 2) step<T, R, A, true>(b, wr, ar, acc[0]);
+  if (b < nb) step<T, R, A, false>(b, wr, ar, acc[0]);
+  for (int c = 1; c < kChains; ++c)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < A; ++j) acc[0][r][j] = _mm512_add_ps(acc[0][r][j], acc[c][r][j]);
+  for (int j = 0; j < A; ++j)
+    for (int r = 0; r < R; ++r)
+      out[j * out_stride + r] = _mm512_reduce_add_ps(acc[0][r][j]);
+}
+
+// One activation row (decode): prepare its block pairs once, then stream every weight row past
+// them with four independent accumulator chains.
+template <class T>
+void decode_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
+                 const ActBlock<T>* a, float* out) {
+  using WB = typename T::Block;
+  const int64_t full = nb / 2;
+  thread_local std::vector<ActPair> pairs;
+  if (static_cast<int64_t>(pairs.size()) < full + 1) pairs.resize(static_cast<size_t>(full + 1));
+  for (int64_t p = 0; p < full; ++p) pairs[p] = act_pair<T, true>(a + 2 * p);
+  if (nb % 2 != 0) pairs[full] = act_pair<T, false>(a + 2 * full);
+  const ActPair* ap = pairs.data();
+  for (int64_t i = 0; i < n_rows; ++i) {
+    const WB* wr = reinterpret_cast<const WB*>(w + i * w_stride);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                     _mm512_setzero_ps()};
+    auto pair = [&]<bool kPair>(int64_t p, __m512& chain) {
+      chain = accumulate<T>(weight_pair<T, kPair>(wr + 2 * p), ap[p], chain);
+    };
+    int64_t p = 0;
+    for (; p + 4 <= full; p += 4)
+      for (int c = 0; c < 4; ++c) pair.template operator()<true>(p + c, acc[c]);
+    for (; p < full; ++p) pair.template operator()<true>(p, acc[0]);
+    if (nb % 2 != 0) pair.template operator()<false>(full, acc[1]);
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
+    out[i] = _mm512_reduce_add_ps(sum);
+  }
+}
+
+template <class T, int kRows, int kActs>
+void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const void* a,
+          size_t a_stride, int64_t n_act, float* out, size_t out_stride) {
+  const int64_t nb = cols / tensor::kQK;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  auto run_acts = [&]<int R>(int64_t i) {
+    const uint8_t* wi = wb + i * w_stride;
+    int64_t j = 0;
+    for (; j + kActs <= n_act; j += kActs)
+      tile<T, R, kActs>(nb, wi, w_stride, ab + j * a_stride, a_stride, out + j * out_stride + i,
+                        out_stride);
+    for (; j < n_act; ++j)
+      tile<T, R, 1>(nb, wi, w_stride, ab + j * a_stride, a_stride, out + j * out_stride + i,
+                    out_stride);
+  };
+  // One activation row (decode) is memory-bound: walk the weights one row at a time, a single
+  // sequential stream the hardware prefetcher follows. Several rows in lockstep measured 2-3x
+  // slower from DRAM (interleaved short streams defeat the prefetcher).
+  if (n_act == 1) {
+    decode_rows<T>(nb, wb, w_stride, n_rows, reinterpret_cast<const ActBlock<T>*>(ab), out);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + kRows <= n_rows; i += kRows) run_acts.template operator()<kRows>(i);
+  for (; i < n_rows; ++i) run_acts.template operator()<1>(i);
+}
+
+template <int R, int A>
+void register_all(KernelTable& t) {
+  using tensor::Type;
+  t[Type::Q4_0] = {Type::Q8_0, gemm<Q4_0, R, A>};
+  t[Type::Q4_1] = {Type::Q8_1, gemm<Q4_1, R, A>};
+  t[Type::Q5_0] = {Type::Q8_0, gemm<Q5_0, R, A>};
+  t[Type::Q5_1] = {Type::Q8_1, gemm<Q5_1, R, A>};
+  t[Type::Q8_0] = {Type::Q8_0, gemm<Q8_0, R, A>};
+  t[Type::IQ4_NL] = {Type::Q8_0, gemm<IQ4_NL, R, A>};
+}
+
+}  // namespace
+
+// 32 zmm registers: 4 rows x 4 activations keeps 16 accumulators, 4 blocks and 4 scales live.
+void register_legacy_avx512(KernelTable& t) { register_all<4, 4>(t); }
+
+}  // namespace tandem::kernels::detail

@@ -1,0 +1,130 @@
+// The matmul driver: converts activations once into the kernel's format, splits weight rows
+// across the thread pool and, for several activation rows, blocks them so each thread's weight
+// tiles are reused from cache while activations stream.
+#include "kernels/matmul.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "kernels/gemm_table.h"
+#include "util/error.h"
+
+namespace tandem::kernels {
+
+namespace {
+
+using detail::kernel_table;
+using detail::WeightKernel;
+
+// Rows per parallel chunk: a multiple of every kernel's row tile, so tiles never straddle threads.
+constexpr int64_t kRowGrain = 16;
+// Below this many weight bytes x activation rows, the pool's wake-up costs more than it saves.
+constexpr size_t kSerialWorkBytes = 48 * 1024;
+// Quantized activation rows of one pass through a thread's weight rows: sized to stay in L2.
+constexpr size_t kActivationBlockBytes = 512 * 1024;
+// Activation conversion runs in parallel above this many elements.
+constexpr int64_t kParallelConvertElements = 64 * 1024;
+
+// Per calling thread, a buffer for converted activations that only ever grows: no allocation per
+// call in steady state, and concurrent matmuls from different threads never share it.
+class Scratch {
+ public:
+  void* get(size_t bytes) {
+    if (bytes > capacity_) {
+      capacity_ = std::max(bytes, capacity_ * 2);
+      data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (capacity_ + 63) / 64 * 64)));
+      if (!data_) throw Error("kernels: out of memory for activation scratch");
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data_;
+  size_t capacity_ = 0;
+};
+
+const WeightKernel& kernel_for(const Matrix& w, Isa isa) {
+  const auto id = static_cast<uint32_t>(w.type);
+  if (id >= static_cast<uint32_t>(detail::kMaxTypeId) || !tensor::type_info(id))
+    throw InvalidArgument("matmul: unknown weight type id " + std::to_string(id));
+  if (!kernel_table(isa)[w.type].gemm)
+    throw InvalidArgument("matmul: weight type " + std::string(tensor::type_name(w.type)) +
+                          " is not supported");
+  return kernel_table(isa)[w.type];
+}
+
+}  // namespace
+
+bool matmul_supports(tensor::Type t) {
+  const auto id = static_cast<uint32_t>(t);
+  return id < static_cast<uint32_t>(detail::kMaxTypeId) &&
+         kernel_table(Isa::Scalar)[t].gemm != nullptr;
+}
+
+void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool) {
+  matmul(w, x, batch, y, pool, best_isa());
+}
+
+void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool, Isa isa) {
+  const WeightKernel& k = kernel_for(w, isa);
+  const int64_t wbs = tensor::info(w.type).block_size;
+  const int64_t act_bs = tensor::info(k.act_type).block_size;
+  if (w.cols <= 0 || w.cols % wbs != 0 || w.cols % act_bs != 0)
+    throw InvalidArgument("matmul: " + std::to_string(w.cols) + " columns is not a multiple of " +
+                          std::string(tensor::type_name(w.type)) + "'s block size");
+  if (w.rows < 0 || batch < 0) throw InvalidArgument("matmul: negative rows or batch");
+  if (w.rows == 0 || batch == 0) return;
+
+  // 1. Activations into the kernel's format, once per call.
+  const size_t a_stride = tensor::row_bytes(k.act_type, w.cols);
+  const void* a = x;
+  if (k.act_type != tensor::Type::F32) {
+    thread_local Scratch scratch;
+    auto* dst = static_cast<uint8_t*>(scratch.get(a_stride * static_cast<size_t>(batch)));
+    auto convert = [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b)
+        detail::convert_activation_row(isa, k.act_type, x + b * w.cols, dst + b * a_stride, w.cols);
+    };
+    if (batch > 1 && batch * w.cols >= kParallelConvertElements)
+      pool.parallel_for(batch, 1, convert);
+    else
+      convert(0, batch);
+    a = dst;
+  }
+
+  // 2. Weight rows across threads; within a thread, activations in L2-sized blocks.
+  const size_t w_stride = tensor::row_bytes(w.type, w.cols);
+  const auto* wb = static_cast<const uint8_t*>(w.data);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const int64_t act_block =
+      std::max<int64_t>(1, static_cast<int64_t>(kActivationBlockBytes / a_stride));
+  auto run_rows = [&](int64_t r0, int64_t r1) {
+    for (int64_t c0 = 0; c0 < batch; c0 += act_block) {
+      const int64_t nc = std::min(act_block, batch - c0);
+      k.gemm(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, ab + c0 * a_stride, a_stride, nc,
+             y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
+    }
+  };
+  const size_t work = w_stride * static_cast<size_t>(w.rows) * static_cast<size_t>(batch);
+  if (work < kSerialWorkBytes || pool.size() == 1) {
+    run_rows(0, w.rows);
+  } else if (w.rows >= kRowGrain * pool.size() || batch == 1) {
+    // parallel_for hands out contiguous row chunks, a few per thread, from a shared counter: a
+    // thread another process preempts mid-call delays the call by one chunk, not a whole share.
+    pool.parallel_for(w.rows, kRowGrain, run_rows);
+  } else {
+    // Too few rows to give every thread a share (a small matrix against a long prompt): split
+    // the activation rows instead, each thread running all weight rows on its share.
+    pool.parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+      k.gemm(w.cols, wb, w_stride, w.rows, ab + b0 * a_stride, a_stride, b1 - b0, y + b0 * w.rows,
+             static_cast<size_t>(w.rows));
+    });
+  }
+}
+
+}  // namespace tandem::kernels

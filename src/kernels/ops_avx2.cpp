@@ -1,0 +1,8 @@
+// AVX2 + FMA + F16C builds of the hot ops; see ops_x86.h.
+#include "kernels/ops_x86.h"
+
+namespace tandem::kernels::detail {
+
+OpsTable ops_avx2() { return simd_ops(); }
+
+}  // namespace tandem::kernels::detail

@@ -1,0 +1,72 @@
+// Scalar reference versions of the SIMD-accelerated ops (ops_table.h). Sums accumulate in double
+// so these are also the accuracy reference of the tests.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/ops_table.h"
+#include "tensor/convert.h"
+
+namespace tandem::kernels::detail {
+
+namespace {
+
+void rms_norm(const float* x, const float* weight, int64_t n, float eps, float* out) {
+  double ss = 0.0;
+  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * (weight != nullptr ? weight[i] : 1.0f);
+}
+
+void softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  const float mx = *std::max_element(x, x + n);
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - mx);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+inline float silu1(float v) { return v / (1.0f + std::exp(-v)); }
+
+void silu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = silu1(x[i]);
+}
+
+void swiglu(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = silu1(gate[i]) * up[i];
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+  return static_cast<float>(s);
+}
+
+void axpy(float a, const float* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+float dot_f16_f32(const uint16_t* x, const float* y, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += static_cast<double>(tensor::fp16_to_fp32(x[i])) * y[i];
+  return static_cast<float>(s);
+}
+
+void axpy_f16(float a, const uint16_t* x, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * tensor::fp16_to_fp32(x[i]);
+}
+
+void f32_to_f16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = tensor::fp32_to_fp16(x[i]);
+}
+
+}  // namespace
+
+OpsTable ops_scalar() {
+  return {rms_norm, softmax, silu, swiglu, dot_f32, axpy, dot_f16_f32, axpy_f16, f32_to_f16};
+}
+
+}  // namespace tandem::kernels::detail

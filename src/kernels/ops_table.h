@@ -1,0 +1,28 @@
+#pragma once
+// Internal: the per-ISA implementations behind ops.h (ops.cpp dispatches to best_isa()'s entry;
+// tests compare each path with the scalar one). Ops not listed here are scalar on every path:
+// they are cheap relative to the matmuls around them.
+#include <cstdint>
+
+#include "kernels/isa.h"
+
+namespace tandem::kernels::detail {
+
+struct OpsTable {
+  void (*rms_norm)(const float* x, const float* weight, int64_t n, float eps, float* out);
+  void (*softmax)(float* x, int64_t n);
+  void (*silu)(float* x, int64_t n);
+  void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+  float (*dot_f32)(const float* a, const float* b, int64_t n);
+  void (*axpy)(float a, const float* x, int64_t n, float* y);
+  float (*dot_f16_f32)(const uint16_t* x, const float* y, int64_t n);
+  void (*axpy_f16)(float a, const uint16_t* x, int64_t n, float* y);
+  void (*f32_to_f16)(const float* x, int64_t n, uint16_t* out);
+};
+
+OpsTable ops_scalar();
+OpsTable ops_avx2();
+OpsTable ops_avx512();
+const OpsTable& ops_table(Isa isa);
+
+}  // namespace tandem::kernels::detail

@@ -1,0 +1,163 @@
+// matmul: every weight type's scalar path against a float reference (dequantize, then float dot),
+// and every SIMD path compiled in and supported by this CPU against the scalar path.
+#include "kernels/matmul.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "util/error.h"
+
+namespace tandem::kernels {
+namespace {
+
+using tensor::Type;
+using testing::make_weights;
+using testing::normalized_error;
+using testing::random_floats;
+
+const Type kCandidates[] = {Type::F32,  Type::F16,  Type::BF16, Type::Q4_0, Type::Q4_1,
+                            Type::Q5_0, Type::Q5_1, Type::Q8_0, Type::IQ4_NL, Type::Q2_K,
+                            Type::Q3_K, Type::Q4_K, Type::Q5_K, Type::Q6_K, Type::IQ4_XS};
+
+bool is_float(Type t) { return t == Type::F32 || t == Type::F16 || t == Type::BF16; }
+
+// Types this build can both create test weights for and multiply.
+std::vector<Type> testable_types() {
+  std::vector<Type> out;
+  for (Type t : kCandidates)
+    if (matmul_supports(t) && (is_float(t) || tensor::can_quantize(t))) out.push_back(t);
+  return out;
+}
+
+// Normalized error bound of the scalar path against float math on dequantized weights. Float
+// weights see only float rounding; int8 paths add the Q8 activation rounding (about 0.5% of a
+// block's largest value per element).
+double reference_bound(Type t) { return is_float(t) ? 1e-5 : 2e-2; }
+
+std::vector<float> float_reference(const std::vector<float>& w, const std::vector<float>& x,
+                                   int64_t rows, int64_t cols, int64_t batch) {
+  std::vector<float> y(static_cast<size_t>(rows * batch));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < rows; ++i) {
+      double s = 0.0;
+      for (int64_t k = 0; k < cols; ++k) s += static_cast<double>(w[i * cols + k]) * x[b * cols + k];
+      y[b * rows + i] = static_cast<float>(s);
+    }
+  return y;
+}
+
+TEST(Matmul, SupportsLegacyAndFloatTypes) {
+  for (Type t : {Type::F32, Type::F16, Type::BF16, Type::Q4_0, Type::Q4_1, Type::Q5_0,
+                 Type::Q5_1, Type::Q8_0, Type::IQ4_NL})
+    EXPECT_TRUE(matmul_supports(t)) << tensor::type_name(t);
+  EXPECT_FALSE(matmul_supports(Type::I32));
+  EXPECT_FALSE(matmul_supports(Type::Q8_1));  // an activation format, not a weight type
+}
+
+TEST(Matmul, ScalarMatchesFloatReference) {
+  ThreadPool pool(2);
+  for (Type t : testable_types()) {
+    const int64_t bs = tensor::info(t).block_size;
+    for (int64_t cols : {bs, 4 * bs, 2048 / bs * bs}) {
+      for (int64_t batch : {1, 3}) {
+        const int64_t rows = 19;
+        std::vector<float> wf;
+        const auto w = make_weights(t, rows, cols, 7, &wf);
+        const auto x = random_floats(static_cast<size_t>(batch * cols), 11);
+        std::vector<float> y(static_cast<size_t>(rows * batch));
+        matmul({t, rows, cols, w.data()}, x.data(), batch, y.data(), pool, Isa::Scalar);
+        const double err = normalized_error(y, float_reference(wf, x, rows, cols, batch));
+        EXPECT_LT(err, reference_bound(t))
+            << tensor::type_name(t) << " cols=" << cols << " batch=" << batch;
+      }
+    }
+  }
+}
+
+// Every SIMD path against Isa::Scalar: odd row counts, batch 1..17, several widths. Integer dot
+// products are exact, so only float rounding and summation order differ; a single output of a
+// few blocks can cancel, so the bound is 1e-4 normalized error (a wrong kernel gives ~1).
+void check_against_scalar(Isa isa) {
+  if (!testing::isa_available(isa))
+    GTEST_SKIP() << isa_name(isa) << " is not compiled in or not supported by this CPU; skipping";
+  constexpr double kBound = 1e-4;
+  ThreadPool pool(2);
+  for (Type t : testable_types()) {
+    const int64_t bs = tensor::info(t).block_size;
+    for (int64_t rows : {1, 5, 16, 37}) {
+      for (int64_t cols : {bs, 3 * bs, 640 / bs * bs + bs}) {
+        std::vector<float> unused;
+        const auto w = make_weights(t, rows, cols, static_cast<uint32_t>(rows * 31 + cols), nullptr);
+        const auto x = random_floats(static_cast<size_t>(17 * cols), 3);
+        for (int64_t batch = 1; batch <= 17; ++batch) {
+          std::vector<float> ref(static_cast<size_t>(rows * batch)), got(ref.size());
+          const Matrix m{t, rows, cols, w.data()};
+          matmul(m, x.data(), batch, ref.data(), pool, Isa::Scalar);
+          matmul(m, x.data(), batch, got.data(), pool, isa);
+          ASSERT_LT(normalized_error(got, ref), kBound)
+              << isa_name(isa) << " " << tensor::type_name(t) << " rows=" << rows
+              << " cols=" << cols << " batch=" << batch;
+        }
+      }
+    }
+  }
+}
+
+TEST(Matmul, Avx2MatchesScalar) { check_against_scalar(Isa::Avx2); }
+TEST(Matmul, Avx512MatchesScalar) { check_against_scalar(Isa::Avx512); }
+
+// Large enough to be split across threads and to need several activation blocks.
+TEST(Matmul, ThreadedLargeMatchesSingleThread) {
+  ThreadPool one(1), two(2);
+  for (Type t : testable_types()) {
+    const int64_t rows = 301, cols = 1024, batch = 9;
+    const auto w = make_weights(t, rows, cols, 5, nullptr);
+    const auto x = random_floats(static_cast<size_t>(batch * cols), 6);
+    std::vector<float> a(static_cast<size_t>(rows * batch)), b(a.size());
+    const Matrix m{t, rows, cols, w.data()};
+    matmul(m, x.data(), batch, a.data(), one);
+    matmul(m, x.data(), batch, b.data(), two);
+    EXPECT_EQ(a, b) << tensor::type_name(t);  // same kernels, same per-row order: bit-identical
+  }
+}
+
+// Fewer rows than threads x row grain: the driver splits the activation rows instead.
+TEST(Matmul, FewRowsManyActivationsMatchesSingleThread) {
+  ThreadPool one(1), two(2);
+  for (Type t : {Type::F32, Type::Q4_0, Type::Q8_0}) {
+    const int64_t rows = 7, cols = 4096, batch = 33;
+    const auto w = make_weights(t, rows, cols, 8, nullptr);
+    const auto x = random_floats(static_cast<size_t>(batch * cols), 9);
+    std::vector<float> a(static_cast<size_t>(rows * batch)), b(a.size());
+    const Matrix m{t, rows, cols, w.data()};
+    matmul(m, x.data(), batch, a.data(), one);
+    matmul(m, x.data(), batch, b.data(), two);
+    EXPECT_LT(normalized_error(b, a), 1e-5) << tensor::type_name(t);
+  }
+}
+
+TEST(Matmul, RejectsBadShapesAndTypes) {
+  ThreadPool pool(1);
+  std::vector<uint8_t> w(4096);
+  std::vector<float> x(64), y(8);
+  EXPECT_THROW(matmul({Type::Q4_0, 1, 48, w.data()}, x.data(), 1, y.data(), pool), InvalidArgument);
+  EXPECT_THROW(matmul({Type::I32, 1, 32, w.data()}, x.data(), 1, y.data(), pool), InvalidArgument);
+  EXPECT_THROW(matmul({static_cast<Type>(999), 1, 32, w.data()}, x.data(), 1, y.data(), pool),
+               InvalidArgument);
+  // Zero rows or batch: nothing to do, no error.
+  EXPECT_NO_THROW(matmul({Type::F32, 0, 32, w.data()}, x.data(), 1, y.data(), pool));
+}
+
+TEST(Isa, ScalarAlwaysAvailableAndBestIsListed) {
+  const auto isas = available_isas();
+  ASSERT_FALSE(isas.empty());
+  EXPECT_EQ(isas.front(), Isa::Scalar);
+  EXPECT_TRUE(testing::isa_available(best_isa()));
+  EXPECT_EQ(isa_name(Isa::Avx512), "avx512");
+}
+
+}  // namespace
+}  // namespace tandem::kernels
