@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "chat/chat_prompt.h"
 #include "cli/model_options.h"
 #include "runtime/generate.h"
 #include "sample/sampler.h"
@@ -24,6 +25,9 @@ struct RunArgs {
   bool no_bos = false;
   bool parse_special = false;
   bool quiet = false;
+  bool force_chat = false;   // -i with the ChatML default even when the model has no template
+  bool plain = false;        // -i as plain completion even when the model has a template
+  std::string system;
   runtime::GenerateOptions gen;
   sample::SamplerParams sampling;
   std::vector<std::string> logit_bias;  // "ID=BIAS"
@@ -47,6 +51,44 @@ bool write_out(std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
   return true;
+}
+
+// Interactive chat: the whole conversation is rendered through the chat template every turn;
+// the tokens it shares with what the session already holds are kept, only the rest is computed.
+void chat_loop(const RunArgs& a, const chat::ChatPrompt& chat, const runtime::LoadedModel& model,
+               runtime::Session& session, sample::Sampler& sampler) {
+  const auto& tok = *model.tokenizer;
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});
+  std::string line = a.prompt;
+  bool have_line = !line.empty();
+  while (true) {
+    if (!have_line) {
+      std::fprintf(stderr, "\n> ");
+      if (!std::getline(std::cin, line)) break;
+    }
+    have_line = false;
+    if (line.empty()) continue;
+    messages.push_back({{"role", "user"}, {"content", line}});
+    const std::string text = chat.render(messages, nullptr, true);
+    // Templates that write bos_token themselves must not get a second BOS from the tokenizer.
+    const bool template_has_bos = !chat.bos_token().empty() && text.rfind(chat.bos_token(), 0) == 0;
+    std::vector<int32_t> ids = tok.encode(text, !template_has_bos, /*parse_special=*/true);
+    size_t keep = 0;
+    const auto& have = session.tokens();
+    while (keep < have.size() && keep < ids.size() && have[keep] == ids[keep]) ++keep;
+    if (keep == ids.size()) --keep;  // at least one token must be computed to get logits
+    session.truncate(static_cast<int64_t>(keep));
+    std::string reply;
+    auto stats = runtime::generate(session, sampler, std::span<const int32_t>(ids).subspan(keep), a.gen,
+                                   [&](std::string_view piece) {
+                                     reply += piece;
+                                     return write_out(piece);
+                                   });
+    messages.push_back({{"role", "assistant"}, {"content", reply}});
+    if (!a.quiet) print_summary(stats, session);
+    std::fprintf(stderr, "\n");
+  }
 }
 
 void run(RunArgs& a) {
@@ -91,20 +133,27 @@ void run(RunArgs& a) {
     if (a.quiet) std::printf("\n");
     return;
   }
-  // Plain-completion interactive mode: each line continues the same text.
-  std::fprintf(stderr, "interactive: type text and press Enter; Ctrl-D ends.\n");
-  bool first = true;
-  if (!a.prompt.empty()) {
-    turn(a.prompt, true);
-    first = false;
+  auto chat = chat::ChatPrompt::from_gguf(*model->file);
+  const bool use_chat = !a.plain && (!chat.is_default() || a.force_chat);
+  std::fprintf(stderr, "interactive %s: type a line and press Enter; Ctrl-D ends.\n",
+               use_chat ? (chat.is_default() ? "chat (ChatML default template)" : "chat (model's template)")
+                        : "completion (no chat template; each line continues the text)");
+  if (!use_chat) {
+    bool first = true;
+    if (!a.prompt.empty()) {
+      turn(a.prompt, true);
+      first = false;
+    }
+    std::string line;
+    while (true) {
+      std::fprintf(stderr, "\n> ");
+      if (!std::getline(std::cin, line)) break;
+      turn(first ? line : "\n" + line, first);
+      first = false;
+    }
+    return;
   }
-  std::string line;
-  while (true) {
-    std::fprintf(stderr, "\n> ");
-    if (!std::getline(std::cin, line)) break;
-    turn(first ? line : "\n" + line, first);
-    first = false;
-  }
+  chat_loop(a, chat, *model, session, sampler);
 }
 
 }  // namespace
@@ -123,6 +172,9 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--no-bos", a->no_bos, "Do not add the BOS token");
   cmd->add_flag("--parse-special", a->parse_special, "Treat special-token text in the prompt as tokens");
   cmd->add_flag("-q,--quiet", a->quiet, "No summary on stderr");
+  cmd->add_flag("--chat", a->force_chat, "With -i: chat even without a model template (ChatML default)");
+  cmd->add_flag("--no-chat", a->plain, "With -i: plain completion even when the model has a template");
+  cmd->add_option("--system", a->system, "With -i: system message of the chat");
   cmd->add_option("--temp", a->sampling.temperature, "Temperature (0: greedy)")->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--top-k", a->sampling.top_k, "Top-k (0: off)");
   cmd->add_option("--top-p", a->sampling.top_p, "Top-p (1: off)")->check(CLI::Range(0.0, 1.0));

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "chat/chat_prompt.h"
 #include "chat/template.h"
 #include "cli/commands.h"
 #include "gguf/file.h"
@@ -47,26 +48,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Text of the token with id `key` in tokenizer.ggml.tokens, or "" when the model has none.
-std::string token_text(const gguf::File& f, const char* key, const std::vector<std::string>& tokens) {
-  auto id = f.get_optional<int64_t>(key);
-  if (!id) return "";
-  if (*id < 0 || static_cast<size_t>(*id) >= tokens.size())
-    throw FormatError(f.name() + ": " + key + " = " + std::to_string(*id) + " is outside the vocabulary");
-  return tokens[static_cast<size_t>(*id)];
-}
-
 void run_render(const TemplateRenderOptions& o) {
   std::string source, bos, eos;
   if (ends_with(o.source, ".gguf")) {
-    gguf::File f = gguf::File::open(o.source);
-    auto tpl = f.get_optional<std::string>("tokenizer.chat_template");
-    if (!tpl) throw FormatError(o.source + ": has no tokenizer.chat_template");
-    source = *tpl;
-    std::vector<std::string> tokens;
-    if (f.has("tokenizer.ggml.tokens")) tokens = f.get_array<std::string>("tokenizer.ggml.tokens");
-    bos = token_text(f, "tokenizer.ggml.bos_token_id", tokens);
-    eos = token_text(f, "tokenizer.ggml.eos_token_id", tokens);
+    const auto prompt = chat::ChatPrompt::from_gguf(gguf::File::open(o.source));
+    if (prompt.is_default()) throw FormatError(o.source + ": has no tokenizer.chat_template");
+    source = prompt.source();
+    bos = prompt.bos_token();
+    eos = prompt.eos_token();
   } else {
     source = read_text(o.source);
   }

@@ -25,7 +25,16 @@ void raise_fd_limit() {
   }
 }
 
-class HttpRobustness : public ServerFixture {};
+class HttpRobustness : public ServerFixture {
+ protected:
+  void wait_for_start() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (backend_->started() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_EQ(backend_->started(), 1);
+  }
+};
 
 TEST_F(HttpRobustness, MalformedRequestLineIs400) {
   start_server();
@@ -143,11 +152,17 @@ TEST_F(HttpRobustness, DrainFinishesInFlightStreamsThenStops) {
   const std::uint16_t p = port();
   HttpResponse streamed;
   std::thread client([&] { streamed = chat(chat_body("[long]", true)); });
-  while (backend_->started() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  wait_for_start();
   server_->stop();
-  // New connections are refused once the acceptor closes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  EXPECT_LT(connect_socket(p), 0);
+  // New connections are refused once the acceptor closes (give the drain a moment to start).
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) {
+    const int fd = connect_socket(p);
+    refused = fd < 0;
+    if (fd >= 0) ::close(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused);
   client.join();
   thread_.join();  // run() returned by itself
   auto data = sse_data(streamed.body);
@@ -166,7 +181,7 @@ TEST_F(HttpRobustness, DrainDeadlineCutsEndlessGenerations) {
   std::string body = chat_body("[forever]", true).dump();
   send_all(fd, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                    std::to_string(body.size()) + "\r\n\r\n" + body);
-  while (backend_->started() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  wait_for_start();
   const auto t0 = std::chrono::steady_clock::now();
   server_->stop();
   thread_.join();
