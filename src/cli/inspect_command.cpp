@@ -131,7 +131,7 @@ void print_text(const gguf::File& f, const ModelCard& c, bool with_tensors) {
                     human_bytes(u.bytes), share));
   }
   row("context length:", c.context_length ? std::to_string(*c.context_length) : "(not set)");
-  row("chat template:", c.has_chat_template ? "present" : "absent");
+  row("chat template:", c.has_chat_template ? "present" : "absent (chat uses the ChatML default)");
   if (c.license) row("license:", *c.license);
   std::string tok = c.tokenizer_model.value_or("(none)");
   if (c.vocab_size) tok += fmt::format(", {} tokens", *c.vocab_size);

@@ -39,6 +39,20 @@ void swiglu(const float* gate, const float* up, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = silu1(gate[i]) * up[i];
 }
 
+// GELU, tanh approximation (as Gemma and GPT-2 use).
+inline float gelu1(float v) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+}
+
+void gelu(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu1(x[i]);
+}
+
+void geglu(const float* gate, const float* up, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = gelu1(gate[i]) * up[i];
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
@@ -66,7 +80,8 @@ void f32_to_f16(const float* x, int64_t n, uint16_t* out) {
 }  // namespace
 
 OpsTable ops_scalar() {
-  return {rms_norm, softmax, silu, swiglu, dot_f32, axpy, dot_f16_f32, axpy_f16, f32_to_f16};
+  return {rms_norm, softmax, silu,        swiglu,   gelu,      geglu,
+          dot_f32,  axpy,    dot_f16_f32, axpy_f16, f32_to_f16};
 }
 
 }  // namespace tandem::kernels::detail

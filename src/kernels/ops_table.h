@@ -13,6 +13,8 @@ struct OpsTable {
   void (*softmax)(float* x, int64_t n);
   void (*silu)(float* x, int64_t n);
   void (*swiglu)(const float* gate, const float* up, int64_t n, float* out);
+  void (*gelu)(float* x, int64_t n);
+  void (*geglu)(const float* gate, const float* up, int64_t n, float* out);
   float (*dot_f32)(const float* a, const float* b, int64_t n);
   void (*axpy)(float a, const float* x, int64_t n, float* y);
   float (*dot_f16_f32)(const uint16_t* x, const float* y, int64_t n);

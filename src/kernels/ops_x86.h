@@ -104,6 +104,16 @@ inline V exp_v(V x) {
 inline V silu_v(V x) { return div(x, add(set1(1.0f), exp_v(sub(zero(), x)))); }
 inline float silu1(float v) { return v / (1.0f + std::exp(-v)); }
 
+// GELU, tanh approximation: 0.5 x (1 + tanh(u)) = x - x / (e^(2u) + 1) with
+// u = sqrt(2/pi) (x + 0.044715 x^3). exp_v clamps, so large |u| gives exactly x or 0.
+inline V gelu_v(V x) {
+  const V u2 = mul(mul(set1(2.0f * 0.7978845608028654f), x), fma(mul(set1(0.044715f), x), x, set1(1.0f)));
+  return sub(x, div(x, add(exp_v(u2), set1(1.0f))));
+}
+inline float gelu1(float v) {
+  return 0.5f * v * (1.0f + std::tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+}
+
 void rms_norm_simd(const float* x, const float* weight, int64_t n, float eps, float* out) {
   V s0 = zero(), s1 = zero();
   int64_t i = 0;
@@ -162,6 +172,18 @@ void swiglu_simd(const float* gate, const float* up, int64_t n, float* out) {
   for (; i < n; ++i) out[i] = silu1(gate[i]) * up[i];
 }
 
+void gelu_simd(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) store(x + i, gelu_v(load(x + i)));
+  for (; i < n; ++i) x[i] = gelu1(x[i]);
+}
+
+void geglu_simd(const float* gate, const float* up, int64_t n, float* out) {
+  int64_t i = 0;
+  for (; i + kW <= n; i += kW) store(out + i, mul(gelu_v(load(gate + i)), load(up + i)));
+  for (; i < n; ++i) out[i] = gelu1(gate[i]) * up[i];
+}
+
 float dot_f32_simd(const float* a, const float* b, int64_t n) {
   V s0 = zero(), s1 = zero(), s2 = zero(), s3 = zero();
   int64_t i = 0;
@@ -211,8 +233,8 @@ void f32_to_f16_simd(const float* x, int64_t n, uint16_t* out) {
 }
 
 OpsTable simd_ops() {
-  return {rms_norm_simd, softmax_simd, silu_simd,     swiglu_simd,   dot_f32_simd,
-          axpy_simd,     dot_f16_f32_simd, axpy_f16_simd, f32_to_f16_simd};
+  return {rms_norm_simd, softmax_simd,     silu_simd,     swiglu_simd,    gelu_simd, geglu_simd,
+          dot_f32_simd,  axpy_simd,        dot_f16_f32_simd, axpy_f16_simd, f32_to_f16_simd};
 }
 
 }  // namespace

@@ -60,6 +60,15 @@ TEST(Ops, SimdPathsMatchScalar) {
       ref.swiglu(x.data(), u.data(), n, b.data());
       EXPECT_LT(normalized_error(a, b), kSimdBound) << "swiglu";
 
+      a = x, b = x;
+      t.gelu(a.data(), n);
+      ref.gelu(b.data(), n);
+      EXPECT_LT(normalized_error(a, b), kSimdBound) << "gelu";
+
+      t.geglu(x.data(), u.data(), n, a.data());
+      ref.geglu(x.data(), u.data(), n, b.data());
+      EXPECT_LT(normalized_error(a, b), kSimdBound) << "geglu";
+
       const float d1 = t.dot_f32(x.data(), u.data(), n), d2 = ref.dot_f32(x.data(), u.data(), n);
       EXPECT_NEAR(d1, d2, 1e-5 * (std::sqrt(static_cast<double>(n)) * 3 + std::fabs(d2)))
           << "dot_f32";
@@ -102,6 +111,19 @@ TEST(Ops, SoftmaxHandlesMaskedScoresAndLargeValues) {
       if (i == 3 || i == 20) continue;
       EXPECT_EQ(x[i], 0.0f) << isa_name(isa) << " index " << i;
     }
+  }
+}
+
+TEST(Ops, GeluOfExtremesIsFinite) {
+  for (Isa isa : available_isas()) {
+    std::vector<float> x = {-200.0f, -10.0f, -1.0f, 0.0f, 1.0f, 10.0f, 200.0f, 0.5f};
+    ops_table(isa).gelu(x.data(), 8);
+    EXPECT_EQ(x[0], 0.0f) << isa_name(isa);
+    EXPECT_NEAR(x[1], 0.0f, 1e-6) << isa_name(isa);
+    EXPECT_EQ(x[3], 0.0f) << isa_name(isa);
+    EXPECT_NEAR(x[5], 10.0f, 1e-5) << isa_name(isa);
+    EXPECT_EQ(x[6], 200.0f) << isa_name(isa);
+    EXPECT_NEAR(x[4], 0.8411920f, 1e-5) << isa_name(isa);
   }
 }
 
