@@ -24,6 +24,9 @@ namespace tandem::cli {
 
 namespace {
 
+// Tokens run once before measuring, so weights and scratch buffers are touched.
+constexpr int64_t kWarmupTokens = 8;
+
 struct BenchArgs {
   std::string model;
   std::string shape;
@@ -102,7 +105,7 @@ void run(BenchArgs& a) {
     a.threads.push_back(a.model_options.threads > 0 ? a.model_options.threads : ThreadPool::physical_cores());
 
   auto session_options = a.model_options.session_options();
-  session_options.n_ctx = std::max<int64_t>(a.n_prompt, a.n_gen) + 1;
+  session_options.n_ctx = std::max<int64_t>({a.n_prompt, a.n_gen, kWarmupTokens}) + 1;
   session_options.n_batch = std::max<int64_t>(session_options.n_batch, a.n_prompt);
   auto model = load_model(path, session_options.n_ctx);
   const auto& hp = model->model->hparams();
@@ -125,7 +128,7 @@ void run(BenchArgs& a) {
     runtime::Session session(*model, pool, session_options);
     kv_bytes = session.kv().bytes();
     // Warm-up: touches weights and scratch buffers once.
-    const auto warm = bench_tokens(8, n_vocab);
+    const auto warm = bench_tokens(kWarmupTokens, n_vocab);
     session.append(warm);
     session.truncate(0);
     auto measure = [&](const char* name, int64_t n, auto&& body) {

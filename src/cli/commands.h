@@ -9,5 +9,6 @@ void register_tokenize(CLI::App& app);
 void register_template(CLI::App& app);
 void register_run(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_serve(CLI::App& app);
 
 }  // namespace tandem::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   tandem::cli::register_template(app);
   tandem::cli::register_run(app);
   tandem::cli::register_bench(app);
+  tandem::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -76,7 +76,6 @@ const ForwardOutput& Evaluator::forward(std::span<const BatchToken> batch, KvSto
   grow(attn_, n * hp.n_head * hp.head_dim_v);
   grow(gate_, n * hp.n_ff);
   grow(up_, n * hp.n_ff);
-  grow(act_, n * hp.n_ff);
 
   embed(batch);
   for (int64_t il = 0; il < hp.n_layer; ++il) {
@@ -175,11 +174,13 @@ void Evaluator::ffn_block(int64_t il, int64_t n) {
     kernels::matmul(lw.w_gate, xn_.data(), n, gate_.data(), pool_);
     kernels::matmul(lw.w_up, xn_.data(), n, up_.data(), pool_);
   }
+  // The activation is written over the gate (element-wise, so in place is safe): one n x n_ff
+  // buffer less, which is tens of MB for a 512-token prompt batch.
   if (model_.arch().ffn_activation == FfnActivation::Gelu)
-    kernels::geglu(gate_.data(), up_.data(), n * hp.n_ff, act_.data());
+    kernels::geglu(gate_.data(), up_.data(), n * hp.n_ff, gate_.data());
   else
-    kernels::swiglu(gate_.data(), up_.data(), n * hp.n_ff, act_.data());
-  kernels::matmul(lw.w_down, act_.data(), n, proj_.data(), pool_);
+    kernels::swiglu(gate_.data(), up_.data(), n * hp.n_ff, gate_.data());
+  kernels::matmul(lw.w_down, gate_.data(), n, proj_.data(), pool_);
 
   if (!lw.post_ffn_norm.empty()) {
     rms_norm_rows(proj_.data(), lw.post_ffn_norm, n, xn_.data());

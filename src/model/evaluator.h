@@ -52,7 +52,7 @@ class Evaluator {
   ThreadPool& pool_;
   ForwardOutput out_;
   // Activations, n rows each (resized per batch).
-  std::vector<float> x_, xn_, q_, k_, v_, fused_, attn_, proj_, gate_, up_, act_;
+  std::vector<float> x_, xn_, q_, k_, v_, fused_, attn_, proj_, gate_, up_;
   std::vector<float> scores_;  // attention scratch, one slice per thread
 };
 

@@ -136,11 +136,12 @@ ChoiceLogprob ChoiceDecoder::logprob_of(std::span<const float> logits, int32_t i
   const float t = config_.sampling.temperature > 0.0f ? config_.sampling.temperature : 1.0f;
   const float max_logit = logits[sample::argmax(logits)];
   double z = 0.0;
-  for (float l : logits) z += std::exp(static_cast<double>(l - max_logit) / t);
+  for (float l : logits) z += std::exp((l - max_logit) / t);
   auto finite = [](double lp) { return std::isfinite(lp) ? std::max(lp, kLogprobFloor) : kLogprobFloor; };
   ChoiceLogprob lp;
   lp.token = tok.token_piece(id);
-  lp.logprob = finite(static_cast<double>(logits[static_cast<size_t>(id)] - max_logit) / t - std::log(z));
+  // Same arithmetic as Sampler::top_logprobs, so the chosen token's value matches its entry there.
+  lp.logprob = finite(static_cast<float>((logits[static_cast<size_t>(id)] - max_logit) / t - std::log(z)));
   for (const auto& c : sampler_.top_logprobs(logits, config_.top_logprobs))
     lp.top.emplace_back(tok.token_piece(c.id), finite(c.prob));
   return lp;

@@ -130,7 +130,7 @@ def train(texts, vocab_size, min_char_count=20):
     syms = [list(w) for w in words]
     pair_count, pair_where = {}, {}
 
-    def add_pairs(wi, sign):
+    def add_pairs(wi, sign, changed=None):
         s = syms[wi]
         for a, b in zip(s, s[1:]):
             if a == "\n" or b == "\n" or a not in known or b not in known:
@@ -139,12 +139,16 @@ def train(texts, vocab_size, min_char_count=20):
             pair_count[key] = pair_count.get(key, 0) + sign * freq[wi]
             if sign > 0:
                 pair_where.setdefault(key, set()).add(wi)
+            if changed is not None:
+                changed.add(key)
 
     for wi in range(len(words)):
         add_pairs(wi, +1)
-    # Max-heap on (count, then the smaller pair text): stale entries are skipped when popped.
+    # Max-heap on (count, then the smaller pair): an entry whose count is no longer current is
+    # skipped when popped; every count change pushes a fresh entry.
     heap = [(-n, k) for k, n in pair_count.items()]
     heapq.heapify(heap)
+    piece_set = set(pieces)
     n_merges = 0
     while len(pieces) < vocab_size and heap:
         neg, key = heapq.heappop(heap)
@@ -152,9 +156,10 @@ def train(texts, vocab_size, min_char_count=20):
             continue
         a, b = key
         merged = a + b
-        touched = sorted(pair_where.pop(key, ()))
-        for wi in touched:
-            add_pairs(wi, -1)
+        known.add(merged)
+        changed = set()
+        for wi in sorted(pair_where.pop(key, ())):
+            add_pairs(wi, -1, changed)
             s, out, i = syms[wi], [], 0
             while i < len(s):
                 if i + 1 < len(s) and s[i] == a and s[i + 1] == b:
@@ -164,14 +169,14 @@ def train(texts, vocab_size, min_char_count=20):
                     out.append(s[i])
                     i += 1
             syms[wi] = out
-            if merged not in known:
-                known.add(merged)
-            add_pairs(wi, +1)
-            for p in zip(out, out[1:]):
-                if p in pair_count and pair_count[p] > 0:
-                    heapq.heappush(heap, (-pair_count[p], p))
+            add_pairs(wi, +1, changed)
         pair_count.pop(key, None)
-        if merged not in pieces[len(SPECIALS) + 256:]:
+        changed.discard(key)
+        for p in sorted(changed):
+            if pair_count.get(p, 0) > 0:
+                heapq.heappush(heap, (-pair_count[p], p))
+        if merged not in piece_set:
+            piece_set.add(merged)
             n_merges += 1
             pieces.append(merged)
             types.append(NORMAL)

@@ -1,0 +1,115 @@
+// `tandem serve [MODEL.gguf] --host 127.0.0.1 --port 8080 --parallel N -t THREADS -c CTX`: the
+// OpenAI-compatible HTTP server over the local engine (continuous batching, server::LocalBackend).
+// SIGTERM / SIGINT drain: stop accepting, let running requests finish up to --drain-timeout.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "server/local_backend.h"
+#include "server/server.h"
+#include "util/error.h"
+
+namespace tandem::cli {
+
+namespace {
+
+// Where `tandem serve` without MODEL looks for the default (demo) model, relative to the
+// installation prefix (the directory above bin/). The demo-model work installs it there.
+constexpr const char* kDefaultModelRelativePath = "share/tandem/models/tandem-demo.gguf";
+
+struct ServeArgs {
+  std::string model;
+  std::string alias;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int parallel = 4;
+  int64_t prefill_chunk = 256;
+  size_t max_queue = 64;
+  int io_threads = 2;
+  int drain_seconds = 30;
+  ModelOptions model_options;
+};
+
+// <prefix>/share/tandem/models/tandem-demo.gguf for a binary at <prefix>/bin/tandem, and the same
+// file next to the binary (a build tree).
+std::string default_model_path() {
+  char exe[4096];
+  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return "";
+  std::string dir(exe, static_cast<size_t>(n));
+  dir = dir.substr(0, dir.find_last_of('/'));
+  const std::string prefix = dir.substr(0, dir.find_last_of('/'));
+  for (const std::string& candidate :
+       {prefix + "/" + kDefaultModelRelativePath, dir + "/tandem-demo.gguf"}) {
+    if (access(candidate.c_str(), R_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+void serve(ServeArgs& a) {
+  if (a.model.empty()) {
+    a.model = default_model_path();
+    if (a.model.empty())
+      throw InvalidArgument(std::string("give a model file (no default model at <prefix>/") +
+                            kDefaultModelRelativePath + ")");
+  }
+  const runtime::SessionOptions session = a.model_options.session_options();
+  auto model = load_model(a.model, session.n_ctx);
+
+  server::LocalBackendOptions lo;
+  lo.model_id = a.alias;
+  lo.scheduler.n_slots = a.parallel;
+  lo.scheduler.n_ctx = session.n_ctx;
+  lo.scheduler.prefill_chunk = a.prefill_chunk;
+  lo.scheduler.max_queue = a.max_queue;
+  lo.scheduler.threads = a.model_options.threads;
+  lo.scheduler.kv_type = session.kv_type;
+  server::LocalBackend backend(std::move(model), lo);
+
+  server::ServerOptions so;
+  so.host = a.host;
+  so.port = static_cast<std::uint16_t>(a.port);
+  so.io_threads = a.io_threads;
+  so.drain_timeout = std::chrono::seconds(a.drain_seconds);
+  server::Server http(so, backend);
+  const auto info = backend.models().front();
+  std::fprintf(stderr,
+               "tandem serve: model '%s' (context %lld per sequence, %d parallel, KV %lld cells) "
+               "listening on http://%s:%u\n",
+               info.id.c_str(), static_cast<long long>(backend.scheduler().n_ctx()), a.parallel,
+               static_cast<long long>(backend.stats().kv_cache_total), a.host.c_str(),
+               static_cast<unsigned>(http.port()));
+  std::fflush(stderr);
+  http.run(/*handle_signals=*/true);  // returns after SIGTERM/SIGINT and the server's drain
+  backend.drain(std::chrono::seconds(1));
+  std::fprintf(stderr, "tandem serve: stopped\n");
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (continuous batching)");
+  cmd->add_option("model", a->model, "Model file (.gguf); default: the installed demo model")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--alias", a->alias, "Model name clients use (default: file name without .gguf)");
+  cmd->add_option("--host", a->host, "Address to listen on");
+  cmd->add_option("--port", a->port, "Port (0: any free port)")->check(CLI::Range(0, 65535));
+  cmd->add_option("-P,--parallel", a->parallel, "Sequences decoded together (KV: ctx-size each)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--prefill-chunk", a->prefill_chunk, "Prompt tokens per engine step")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
+  cmd->add_option("--max-queue", a->max_queue, "Requests waiting for a slot before 429");
+  cmd->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));
+  cmd->add_option("--drain-timeout", a->drain_seconds, "Seconds to finish requests on SIGTERM")
+      ->check(CLI::Range(0, 3600));
+  a->model_options.add_to(*cmd);
+  cmd->callback([a] { serve(*a); });
+}
+
+}  // namespace tandem::cli

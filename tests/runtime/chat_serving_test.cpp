@@ -1,0 +1,121 @@
+// Chat paths of LocalBackend on stories260K carrying a chat template: tool calls forced by a
+// grammar and parsed back (finish_reason tool_calls), response_format JSON schemas, reasoning
+// split into reasoning_content, and the ChatML fallback for a model without a template.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "serve_test_support.h"
+#include "server/local_backend.h"
+#include "shared_data.h"
+#include "util/error.h"
+
+namespace tandem::testing {
+namespace {
+
+using nlohmann::json;
+
+std::unique_ptr<server::LocalBackend> backend_for(const std::string& path) {
+  server::LocalBackendOptions o;
+  o.model_id = "chat-test";
+  o.scheduler.n_slots = 2;
+  o.scheduler.threads = 1;
+  return std::make_unique<server::LocalBackend>(runtime::LoadedModel::open(path), o);
+}
+
+std::string temp_model(const std::string& name, const std::string& tpl) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            (name + "-" + std::to_string(::getpid()) + ".gguf")).string();
+  write_chat_model(path, tpl);
+  return path;
+}
+
+const json kWeatherTools = json::parse(R"([{"type":"function","function":{
+  "name":"get_weather","description":"Weather in a city",
+  "parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":12}},
+                "required":["city"]}}}])");
+
+TEST(ChatServing, RequiredToolChoiceProducesParsedToolCalls) {
+  TANDEM_REQUIRE_SHARED();
+  const std::string path = temp_model("tandem-hermes", kHermesToolTemplate);
+  auto b = backend_for(path);
+  EXPECT_EQ(b->models()[0].card["tool_call_format"], "hermes");
+  for (int seed = 1; seed <= 3; ++seed) {
+    auto r = chat_request("chat-test", "What is the weather in Paris?", 120, seed);
+    r.messages.insert(r.messages.begin(), json{{"role", "system"}, {"content", "You are helpful."}});
+    r.tools = kWeatherTools;
+    r.tool_choice = "required";
+    r.sampling.temperature = 0.8;
+    const RequestResult res = collect(*b->start(r), 1);
+    ASSERT_TRUE(res.done) << res.error;
+    const ChoiceResult& c = res.choices[0];
+    ASSERT_EQ(c.finish, server::FinishReason::ToolCalls) << "content: " << c.content;
+    ASSERT_GE(c.tool_calls.size(), 1u);
+    EXPECT_EQ(c.tool_calls[0].name, "get_weather");
+    EXPECT_EQ(c.tool_calls[0].id.rfind("call_", 0), 0u);
+    const json args = json::parse(c.tool_calls[0].arguments);
+    ASSERT_TRUE(args.contains("city"));
+    EXPECT_TRUE(args["city"].is_string());
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(ChatServing, ResponseFormatJsonSchemaIsObeyed) {
+  TANDEM_REQUIRE_SHARED();
+  auto b = backend_for(stories_path());  // no template: ChatML
+  auto r = chat_request("chat-test", "Tell me about a girl.", 200, 9);
+  r.model = b->models()[0].id;
+  r.response_format = json::parse(R"({"type":"json_schema","json_schema":{"name":"p","schema":{
+      "type":"object","properties":{"name":{"type":"string","maxLength":8},"age":{"type":"integer","minimum":0,"maximum":120}},
+      "required":["name","age"],"additionalProperties":false}}})");
+  r.sampling.temperature = 0.7;
+  const RequestResult res = collect(*b->start(r), 1);
+  ASSERT_TRUE(res.done) << res.error;
+  const json out = json::parse(res.choices[0].content);
+  ASSERT_TRUE(out.is_object()) << res.choices[0].content;
+  EXPECT_TRUE(out["name"].is_string());
+  EXPECT_TRUE(out["age"].is_number_integer());
+  EXPECT_EQ(res.choices[0].finish, server::FinishReason::Stop);
+}
+
+TEST(ChatServing, BadSchemaIsABadRequest) {
+  TANDEM_REQUIRE_SHARED();
+  auto b = backend_for(stories_path());
+  auto r = chat_request(b->models()[0].id, "hi", 10, 1);
+  r.response_format = json::parse(R"({"type":"json_schema","json_schema":{"name":"p","schema":{
+      "type":"string","pattern":"^a+$"}}})");
+  EXPECT_THROW(b->start(r), InvalidArgument);
+}
+
+TEST(ChatServing, ThinkingGoesToReasoningContent) {
+  TANDEM_REQUIRE_SHARED();
+  const std::string path = temp_model("tandem-think", kReasoningTemplate);
+  auto b = backend_for(path);
+  auto r = chat_request("chat-test", "Once upon a time", 30, 1);
+  r.sampling.temperature = 0.0;
+  const RequestResult res = collect(*b->start(r), 1);
+  ASSERT_TRUE(res.done) << res.error;
+  // The model never closes the block the prompt opened: all of it is reasoning.
+  EXPECT_FALSE(res.choices[0].reasoning.empty());
+  EXPECT_TRUE(res.choices[0].content.empty()) << res.choices[0].content;
+  std::filesystem::remove(path);
+}
+
+TEST(ChatServing, ChatMlFallbackRendersAndCountsThePrompt) {
+  TANDEM_REQUIRE_SHARED();
+  auto b = backend_for(stories_path());
+  EXPECT_EQ(b->models()[0].card["chat_template"], "chatml (default)");
+  auto r = chat_request(b->models()[0].id, "Hi", 10, 1);
+  r.messages = json::parse(R"([{"role":"user","content":[{"type":"text","text":"Hi"}]}])");
+  const RequestResult res = collect(*b->start(r), 1);
+  ASSERT_TRUE(res.done) << res.error;
+  const auto& tok = b->model().tokenizer();
+  const auto ids = tok.encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", true, true);
+  EXPECT_EQ(res.usage.prompt_tokens, static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(res.usage.completion_tokens, 10);
+}
+
+}  // namespace
+}  // namespace tandem::testing
