@@ -7,26 +7,8 @@
 
 namespace tandem::chat {
 
-namespace {
-
-// The code points a partial UTF-8 sequence can still complete to, or false if none are valid
-// (overlong forms, surrogates, beyond U+10FFFF).
-bool partial_range(uint32_t bits, int remaining, int length, uint32_t& lo, uint32_t& hi) {
-  static constexpr uint32_t kMinForLength[5] = {0, 0, 0x80, 0x800, 0x10000};
-  uint32_t shift = 6u * static_cast<uint32_t>(remaining);
-  lo = std::max(bits << shift, kMinForLength[length]);
-  hi = std::min((bits << shift) | ((1u << shift) - 1), 0x10FFFFu);
-  if (lo <= 0xDFFF && hi >= 0xD800) {  // skip the surrogate block
-    if (lo >= 0xD800) lo = 0xE000;
-    else hi = std::min(hi, 0xD7FFu);
-  }
-  return lo <= hi;
-}
-
-}  // namespace
-
 GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, MatcherLimits limits)
-    : grammar_(std::move(grammar)), limits_(limits) {
+    : grammar_(std::move(grammar)), limits_(limits), cache_(limits.mask_cache_entries) {
   if (!grammar_) throw InvalidArgument("GrammarMatcher needs a grammar");
   reset();
 }
@@ -34,6 +16,7 @@ GrammarMatcher::GrammarMatcher(std::shared_ptr<const Grammar> grammar, MatcherLi
 void GrammarMatcher::reset() {
   nodes_.clear();
   node_index_.clear();
+  cache_.clear();  // its keys are node ids
   state_ = State{};
   for (uint32_t alt : grammar_->rule_alternatives[grammar_->root]) {
     settle(alt, kEmptyStack, state_.stacks);
@@ -120,29 +103,13 @@ void GrammarMatcher::advance(const std::vector<uint32_t>& in, uint32_t cp,
 }
 
 bool GrammarMatcher::step(const State& in, unsigned char byte, State& out) {
-  Partial p = in.partial;
-  if (p.remaining == 0) {
-    if (byte < 0x80) {
-      out.partial = {};
-      advance(in.stacks, byte, out.stacks);
-      return !out.stacks.empty();
-    }
-    int length = byte >= 0xC2 && byte <= 0xDF ? 2 : byte >= 0xE0 && byte <= 0xEF ? 3
-                 : byte >= 0xF0 && byte <= 0xF4                                 ? 4
-                                                                                 : 0;
-    if (length == 0) return false;
-    p = {static_cast<uint32_t>(byte & (0x7F >> length)), static_cast<uint8_t>(length - 1),
-         static_cast<uint8_t>(length)};
-  } else {
-    if ((byte & 0xC0) != 0x80) return false;
-    p.bits = (p.bits << 6) | (byte & 0x3F);
-    --p.remaining;
-  }
+  Utf8Partial p = in.partial;
   uint32_t lo = 0, hi = 0;
-  if (!partial_range(p.bits, p.remaining, p.length, lo, hi)) return false;
-  if (p.remaining == 0) {
+  Utf8Step decoded = utf8_step(p, byte, lo, hi);
+  if (decoded == Utf8Step::kInvalid) return false;
+  if (decoded == Utf8Step::kComplete) {
     out.partial = {};
-    advance(in.stacks, p.bits, out.stacks);
+    advance(in.stacks, lo, out.stacks);
     return !out.stacks.empty();
   }
   // Mid-character: keep the stacks whose class admits some completion of this prefix.
@@ -178,48 +145,13 @@ bool GrammarMatcher::must_finish() const {
   return can_finish() && state_.stacks.size() == 1;
 }
 
-void GrammarMatcher::allowed_tokens(const TokenTrie& trie, std::span<const int32_t> eog_tokens,
-                                    std::vector<bool>& mask) {
-  mask.assign(trie.vocab_size(), false);
-  if (levels_.size() < trie.max_depth() + 2) levels_.resize(trie.max_depth() + 2);
-  levels_[0] = state_;
-  size_t persistent = nodes_.size();
-  scratch_mode_ = true;
-  try {
-    walk(trie, trie.nodes()[0], 0, mask);
-  } catch (...) {
-    scratch_mode_ = false;
-    nodes_.resize(persistent);
-    throw;
-  }
-  scratch_mode_ = false;
-  nodes_.resize(persistent);
-  bool finish = can_finish();
-  for (int32_t id : eog_tokens) {
-    if (id >= 0 && static_cast<size_t>(id) < mask.size()) mask[id] = finish;
-  }
-}
-
-void GrammarMatcher::walk(const TokenTrie& trie, const TokenTrie::Node& node, size_t depth,
-                          std::vector<bool>& mask) {
-  const auto& nodes = trie.nodes();
-  for (uint32_t c = 0; c < node.child_count; ++c) {
-    const TokenTrie::Node& child = nodes[node.first_child + c];
-    size_t mark = nodes_.size();
-    if (step(levels_[depth], child.byte, levels_[depth + 1])) {
-      for (int32_t id : trie.tokens(child)) mask[id] = true;
-      if (child.child_count > 0) walk(trie, child, depth + 1, mask);
-    }
-    nodes_.resize(mark);  // the subtree's scratch nodes are no longer referenced
-  }
-}
-
 // Rebuilds the node pool with only the nodes the live stacks reach, so a long generation does
 // not grow it without bound.
 void GrammarMatcher::compact() {
   std::vector<Node> old = std::move(nodes_);
   nodes_.clear();
   node_index_.clear();
+  cache_.clear();  // its keys are the old node ids
   std::unordered_map<uint32_t, uint32_t> remap;
   std::vector<uint32_t> chain;
   for (uint32_t& s : state_.stacks) {

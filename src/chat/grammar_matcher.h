@@ -18,9 +18,16 @@
 //   m.allowed_tokens(trie, eog_ids, mask);       // each step
 //   id = sampler.sample(logits, &mask);  m.accept(token_bytes[id]);
 //
+// The mask is exact but cheap where it matters (see grammar_mask.cpp): when most characters take
+// the current state along one chain of states (inside a JSON string: back to itself; inside a
+// string with maxLength: one count further), whole trie subtrees made of those characters are
+// accepted without stepping, and masks are memoized by state, which recurs at nearly every step
+// of an unbounded string.
+//
 // Hostile grammars are bounded: left recursion is rejected when parsing; here the number of live
 // stacks is capped (InvalidArgument when exceeded) and nesting deeper than max_depth is simply not
 // allowed (those continuations are dropped).
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -29,7 +36,9 @@
 #include <vector>
 
 #include "chat/grammar.h"
+#include "chat/grammar_mask_cache.h"
 #include "chat/grammar_token_trie.h"
+#include "chat/grammar_utf8.h"
 
 namespace tandem::chat {
 
@@ -37,6 +46,7 @@ struct MatcherLimits {
   size_t max_stacks = 4096;   // live parse stacks; more means a pathologically ambiguous grammar
   uint32_t max_depth = 2048;  // nesting depth of rule continuations on one stack
   size_t compact_above = 1u << 20;  // stack-pool nodes before garbage collecting the pool
+  size_t mask_cache_entries = 8;    // memoized masks (vocab/8 bytes each); 0 disables
 };
 
 class GrammarMatcher {
@@ -59,6 +69,7 @@ class GrammarMatcher {
 
   const Grammar& grammar() const { return *grammar_; }
   size_t stack_count() const { return state_.stacks.size(); }
+  const MaskCache& mask_cache() const { return cache_; }
 
  private:
   static constexpr uint32_t kEmptyStack = 0xFFFFFFFFu;
@@ -68,14 +79,28 @@ class GrammarMatcher {
     uint32_t parent;  // kEmptyStack at the bottom
     uint32_t depth;
   };
-  struct Partial {       // a UTF-8 character begun but not finished
-    uint32_t bits = 0;   // decoded so far
-    uint8_t remaining = 0;
-    uint8_t length = 0;
-  };
   struct State {
     std::vector<uint32_t> stacks;  // sorted, deduplicated
-    Partial partial;
+    Utf8Partial partial;
+  };
+  // One state X_i of the chain the mask's starting state X_0 follows on its common characters
+  // (see build_chain): the characters in `ascii` / `non_ascii` all take X_i to X_{i+1}.
+  struct ChainLevel {
+    State state;
+    std::array<uint64_t, 2> ascii{};  // code points below 128 that advance the chain
+    bool non_ascii = false;           // every non-ASCII code point advances the chain
+    uint64_t buckets = 0;             // trie byte buckets whose every byte advances the chain
+    size_t run_end = 0;               // first later level with different buckets
+    bool advances(uint8_t b) const { return (ascii[b >> 6] >> (b & 63)) & 1; }
+  };
+  static constexpr size_t kNoLevel = ~size_t{0};
+  static constexpr uint32_t kNoClass = ~uint32_t{0};
+  // Which top-of-stack classes hold each character (bit i: stack i), see update_signatures.
+  struct Signatures {
+    bool valid = false;
+    std::vector<uint32_t> class_ids;  // per stack; kNoClass for the empty stack
+    std::array<uint64_t, 128> ascii{};
+    std::vector<std::pair<uint32_t, uint64_t>> non_ascii;  // (first code point, signature)
   };
 
   uint32_t make_node(uint32_t pos, uint32_t parent);
@@ -83,8 +108,18 @@ class GrammarMatcher {
   void advance(const std::vector<uint32_t>& in, uint32_t cp, std::vector<uint32_t>& out);
   bool step(const State& in, unsigned char byte, State& out);
   void dedupe(std::vector<uint32_t>& stacks) const;
-  void walk(const TokenTrie& trie, const TokenTrie::Node& node, size_t depth,
-            std::vector<bool>& mask);
+  bool same_stack(uint32_t a, uint32_t b) const;
+  bool same_stacks(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b) const;
+  void update_signatures(const std::vector<uint32_t>& stacks);
+  bool chain_step(const State& x, ChainLevel& level, State& next);
+  void build_chain(size_t max_levels);
+  const ChainLevel* chain_level(size_t i) const;
+  bool chain_covers(size_t level, size_t height, uint64_t below) const;
+  void walk_stepping(const TokenTrie::Node& node, size_t depth, size_t expected_level);
+  void walk_chain(const TokenTrie::Node& node, size_t depth, size_t level, Utf8Partial partial);
+  void enter_chain(const TokenTrie::Node& node, size_t depth, size_t level, Utf8Partial partial);
+  void reject(const TokenTrie::Node& node);
+  void compute_mask(const TokenTrie& trie, std::vector<bool>& mask);
   void compact();
 
   std::shared_ptr<const Grammar> grammar_;
@@ -93,7 +128,14 @@ class GrammarMatcher {
   std::unordered_map<uint64_t, uint32_t> node_index_;  // hash-consing of persistent nodes
   bool scratch_mode_ = false;  // during a mask walk: nodes are appended, rolled back after
   State state_;
-  std::vector<State> levels_;  // per trie depth, reused across walks
+  // Per mask computation (reused across calls to avoid allocation).
+  std::vector<State> levels_;  // per trie depth: the state after that node's bytes
+  const TokenTrie* trie_ = nullptr;
+  std::vector<ChainLevel> chain_;      // X_0 (the current state), X_1, ...
+  size_t chain_fixed_ = kNoLevel;      // X_i == X_fixed for every i >= fixed
+  Signatures signatures_;
+  std::vector<std::pair<uint32_t, uint32_t>> rejected_;  // token_ids() ranges, in order
+  MaskCache cache_;
 };
 
 }  // namespace tandem::chat
