@@ -29,8 +29,8 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join(ROOT, "models", "tandem-demo.gguf"))
     p.add_argument("--heldout-out", default=os.path.join(ROOT, "tests", "demo_model", "heldout_kjv.txt"))
-    p.add_argument("--steps", type=int, default=700, help="optimizer steps")
-    p.add_argument("--batch", type=int, default=8, help="sequences per step")
+    p.add_argument("--steps", type=int, default=1000, help="optimizer steps")
+    p.add_argument("--batch", type=int, default=4, help="sequences per step")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     p.add_argument("--vocab", type=int, default=3072)
     p.add_argument("--embd", type=int, default=256)
@@ -39,8 +39,8 @@ def parse_args():
     p.add_argument("--kv-heads", type=int, default=2)
     p.add_argument("--ff", type=int, default=640)
     p.add_argument("--ctx", type=int, default=256)
-    p.add_argument("--chat-fraction", type=float, default=0.4, help="share of sequences from chats")
-    p.add_argument("--conversations", type=int, default=30000)
+    p.add_argument("--chat-fraction", type=float, default=0.5, help="share of sequences from chats")
+    p.add_argument("--conversations", type=int, default=20000)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1611)
     p.add_argument("--quick", action="store_true", help="smoke test: 20 steps")
@@ -192,7 +192,8 @@ def main():
     with open(args.heldout_out, "w", encoding="utf-8") as f:
         f.write("\n\n".join(held_chapters) + "\n")
     with open(os.path.splitext(args.out)[0] + ".train.json", "w") as f:
-        json.dump({"args": vars(args), "params": n_params, "seconds": round(seconds, 1),
+        recipe = {k: v for k, v in vars(args).items() if k not in ("out", "heldout_out")}
+        json.dump({"args": recipe, "params": n_params, "seconds": round(seconds, 1),
                    "tokens": tokens, "heldout_perplexity": ppl, "unigram_perplexity": uni,
                    "loss_every_10_steps": [round(x, 4) for x in losses[::10]]}, f, indent=1)
     print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)")

@@ -1,4 +1,4 @@
-// `tandem run MODEL -p TEXT`: streams a continuation to stdout; `-i` for an interactive session.
+// `tandem run [MODEL] -p TEXT`: streams a continuation to stdout; `-i` for an interactive session.
 // A summary (prompt and generation speed, memory) goes to stderr.
 #include <cstdio>
 #include <iostream>
@@ -45,6 +45,23 @@ void print_summary(const runtime::GenerateStats& s, const runtime::Session& sess
                std::string(runtime::finish_reason_name(s.finish)).c_str(),
                static_cast<long long>(session.n_past()), static_cast<long long>(session.n_ctx()),
                human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
+}
+
+// The embedded demo model (models/tandem-demo.gguf): the source tree's copy the build points at,
+// else the installed one.
+std::string default_model_path() {
+#if defined(TANDEM_DEFAULT_MODEL) && defined(TANDEM_INSTALLED_DEFAULT_MODEL)
+  for (const char* path : {TANDEM_DEFAULT_MODEL, TANDEM_INSTALLED_DEFAULT_MODEL}) {
+    if (std::FILE* f = std::fopen(path, "rb")) {
+      std::fclose(f);
+      return path;
+    }
+  }
+  throw IoError(std::string("no model given and the demo model is missing (looked at ") +
+                TANDEM_DEFAULT_MODEL + " and " + TANDEM_INSTALLED_DEFAULT_MODEL + ")");
+#else
+  throw InvalidArgument("no model given (this build has no embedded demo model)");
+#endif
 }
 
 bool write_out(std::string_view text) {
@@ -111,6 +128,7 @@ void run(RunArgs& a) {
   }
   if (a.prompt.empty() && !a.interactive) throw InvalidArgument("give a prompt with -p, -f or use -i");
 
+  if (a.model.empty()) a.model = default_model_path();
   auto options = a.model_options.session_options();
   auto model = load_model(a.model, options.n_ctx);
   ThreadPool pool(a.model_options.threads);
@@ -162,7 +180,8 @@ void register_run(CLI::App& app) {
   auto a = std::make_shared<RunArgs>();
   a->sampling.seed = std::random_device{}();
   auto* cmd = app.add_subcommand("run", "Generate text from a GGUF model on this CPU");
-  cmd->add_option("model", a->model, "Model file (.gguf)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("model", a->model, "Model file (.gguf); default: the embedded demo model")
+      ->check(CLI::ExistingFile);
   cmd->add_option("-p,--prompt", a->prompt, "Prompt text");
   cmd->add_option("-f,--file", a->prompt_file, "Read the prompt from a file");
   cmd->add_flag("-i,--interactive", a->interactive, "Interactive session");

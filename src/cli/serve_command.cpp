@@ -32,6 +32,7 @@ struct ServeArgs {
   size_t max_queue = 64;
   int io_threads = 2;
   int drain_seconds = 30;
+  int prefix_cache = 8;
   ModelOptions model_options;
 };
 
@@ -69,6 +70,7 @@ void serve(ServeArgs& a) {
   lo.scheduler.max_queue = a.max_queue;
   lo.scheduler.threads = a.model_options.threads;
   lo.scheduler.kv_type = session.kv_type;
+  lo.scheduler.prefix_cache_entries = a.prefix_cache;
   server::LocalBackend backend(std::move(model), lo);
 
   server::ServerOptions so;
@@ -105,6 +107,9 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--prefill-chunk", a->prefill_chunk, "Prompt tokens per engine step")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   cmd->add_option("--max-queue", a->max_queue, "Requests waiting for a slot before 429");
+  cmd->add_option("--prefix-cache", a->prefix_cache,
+                  "Finished sequences kept for prompt-prefix reuse (0: off)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_option("--io-threads", a->io_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));
   cmd->add_option("--drain-timeout", a->drain_seconds, "Seconds to finish requests on SIGTERM")
       ->check(CLI::Range(0, 3600));

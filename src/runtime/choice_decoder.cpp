@@ -15,11 +15,28 @@ constexpr std::string_view kThinkClose = "</think>";
 // OpenAI logprobs are finite numbers; a token the mask or a bias banned gets this instead of -inf.
 constexpr double kLogprobFloor = -9999.0;
 
-tokenizer::DecodeOptions stream_options() {
+tokenizer::DecodeOptions stream_options(bool keep_special) {
   tokenizer::DecodeOptions o;
-  o.skip_special = true;         // control tokens (BOS, <|im_end|>, ...) are not reply text
+  // Control tokens (BOS, <|im_end|>, ...) are not reply text, except that some formats write
+  // their tool-call markers ([TOOL_CALLS], ...) with them: the tool-call parser must see those.
+  o.skip_special = !keep_special;
   o.strip_space_prefix = false;  // the reply continues a prompt: its first space is real
   return o;
+}
+
+// The texts that open a tool call in each format (see chat/tool_call.h).
+std::vector<std::string_view> tool_markers(chat::ToolCallFormat format) {
+  using F = chat::ToolCallFormat;
+  switch (format) {
+    case F::kHermes: return {"<tool_call>"};
+    case F::kFunctionaryV31: return {"<function=", "<|python_tag|>"};
+    case F::kMistral: return {"[TOOL_CALLS]"};
+    case F::kCommandR: return {"Action:"};
+    case F::kDeepSeekR1: return {"<｜tool▁calls▁begin｜>"};
+    case F::kLlama3Json: return {"<|python_tag|>"};
+    case F::kNone: break;
+  }
+  return {};
 }
 
 // Length of the longest suffix of `text` that is a proper prefix of `tag`: text a streamer must
@@ -38,6 +55,28 @@ void send_growth(const std::string& now, std::string& sent, std::string& out) {
   sent = now;
 }
 
+// Where a tool call may begin in `text` (npos: nowhere yet). Formats whose calls are bare JSON
+// (Llama 3) begin at the first non-blank character when that is '{'.
+size_t tool_marker_start(std::string_view text, chat::ToolCallFormat format) {
+  for (std::string_view m : tool_markers(format)) {
+    if (const size_t at = text.find(m); at != std::string_view::npos) return at;
+  }
+  if (format == chat::ToolCallFormat::kLlama3Json) {
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && text[first] == '{') return first;
+  }
+  return std::string_view::npos;
+}
+
+size_t partial_marker_suffix(std::string_view text, chat::ToolCallFormat format) {
+  size_t hold = 0;
+  for (std::string_view m : tool_markers(format)) hold = std::max(hold, partial_tag_suffix(text, m));
+  // Bare-JSON calls: nothing may be shown while only blanks have come.
+  if (format == chat::ToolCallFormat::kLlama3Json && text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    hold = text.size();
+  return hold;
+}
+
 }  // namespace
 
 void ChoiceDelta::append(ChoiceDelta&& more) {
@@ -53,7 +92,7 @@ ChoiceDecoder::ChoiceDecoder(const ServingModel& model, ChoiceConfig config)
       config_(std::move(config)),
       sampler_(config_.sampling, model.tokenizer().n_vocab()),
       stops_(config_.stop),
-      decoder_(model.tokenizer(), stream_options()) {
+      decoder_(model.tokenizer(), stream_options(config_.tool_format != chat::ToolCallFormat::kNone)) {
   if (config_.grammar) grammar_ = std::make_unique<chat::GrammarMatcher>(config_.grammar);
 }
 
@@ -103,15 +142,33 @@ void ChoiceDecoder::emit_text(const std::string& text, bool final, ChoiceDelta& 
   }
   text_ += text;
   if (config_.tool_format != chat::ToolCallFormat::kNone) {
-    // A tool call can only be told from prose once it is complete: hold the reply until the end.
-    if (!final) return;
+    // Prose before the first tool-call marker streams as it comes; from a marker (or what may
+    // become one) on, the reply is held and parsed once complete.
+    if (!final) {
+      if (!config_.reasoning && !holding_) {
+        const size_t marker = tool_marker_start(text_, config_.tool_format);
+        if (marker != std::string::npos) holding_ = true;
+        const size_t safe = std::min(marker, text_.size() - partial_marker_suffix(text_, config_.tool_format));
+        if (safe > sent_content_.size()) {
+          out.content.append(text_, sent_content_.size(), safe - sent_content_.size());
+          sent_content_.assign(text_, 0, safe);
+        }
+      }
+      return;
+    }
     chat::ToolCallParseOptions o;
     o.tool_names = config_.tool_names;
     o.id_seed = config_.tool_id_seed;
     o.reasoning = config_.reasoning;
     o.started_in_think = config_.started_in_think;
     chat::ParsedMessage parsed = chat::parse_model_output(text_, config_.tool_format, o);
-    out.content += parsed.content;
+    std::string content = std::move(parsed.content);
+    if (!sent_content_.empty()) {
+      // Already streamed: send only what the parse adds beyond it.
+      if (content.compare(0, sent_content_.size(), sent_content_) == 0) content.erase(0, sent_content_.size());
+      else content.clear();
+    }
+    out.content += content;
     out.reasoning += parsed.reasoning_content;
     if (!parsed.tool_calls.empty()) {
       out.tool_calls = std::move(parsed.tool_calls);

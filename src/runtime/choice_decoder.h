@@ -88,6 +88,7 @@ class ChoiceDecoder {
   std::string text_;
   std::string sent_content_;
   std::string sent_reasoning_;
+  bool holding_ = false;  // a tool-call marker appeared: the rest waits for the final parse
 };
 
 }  // namespace tandem::runtime

@@ -28,6 +28,7 @@
 #include "model/evaluator.h"
 #include "runtime/kv_cache.h"
 #include "runtime/loaded_model.h"
+#include "runtime/prefix_cache.h"
 #include "util/thread_pool.h"
 
 namespace tandem::runtime {
@@ -55,6 +56,8 @@ class SequenceSink {
   virtual bool flush() = 0;
   // Called exactly once, when the sequence has left the scheduler.
   virtual void on_exit(SequenceExit exit, const std::string& message) = 0;
+  // The first `n` prompt tokens came from the prefix cache instead of being computed.
+  virtual void on_prompt_cached(int64_t /*n*/) {}
 };
 
 struct SequenceSpec {
@@ -71,6 +74,11 @@ struct SchedulerOptions {
   tensor::Type kv_type = tensor::Type::F16;
   // How long the loop sleeps when every sequence is paused on a slow consumer.
   std::chrono::milliseconds paused_poll{2};
+  // Prefix cache (prefix_cache.h): finished sequences kept for reuse, at most this many (0: off),
+  // in the cells running sequences do not need plus `prefix_cache_cells` extra (-1: one context).
+  int32_t prefix_cache_entries = 8;
+  int64_t prefix_cache_cells = -1;
+  int64_t prefix_min_tokens = 16;  // shorter shared prefixes are computed, not copied
 };
 
 struct SchedulerStats {
@@ -81,6 +89,9 @@ struct SchedulerStats {
   int64_t kv_total = 0;
   int64_t steps = 0;         // forward passes so far
   int64_t max_batch = 0;     // largest batch so far
+  int64_t prefix_hits = 0;   // prompts that started from cached rows
+  int64_t prefix_tokens = 0; // prompt tokens copied instead of computed
+  int64_t prefix_entries = 0;
 };
 
 class Scheduler {
@@ -120,18 +131,24 @@ class Scheduler {
     uint64_t order = 0;
     size_t prefilled = 0;               // prompt tokens already in the cache
     std::optional<int32_t> next;        // token to feed at the next decode step
+    std::vector<int32_t> tokens;        // what the cache holds for this sequence
+    bool reuse_checked = false;         // looked for rows to copy before its first chunk
   };
 
   void loop();
-  void admit_locked();
+  std::vector<Waiting> take_admissible_locked();
+  void activate(Waiting&& w);
+  void make_room_for_active(model::SeqId keep);
   bool has_work_locked() const;
   void reap();
   bool build_batch();
+  bool wait_or_share(size_t index);
   void run_batch();
   void finish(size_t index, SequenceExit exit, const std::string& message);
   void drop_all(const std::string& message);
   void poll_finishing();
   void publish_stats();
+  static int64_t cache_cells(const SchedulerOptions& o, int64_t n_ctx);
 
   const LoadedModel& model_;
   SchedulerOptions options_;
@@ -151,14 +168,15 @@ class Scheduler {
 
   // Engine thread only.
   std::vector<Active> active_;
-  std::vector<model::SeqId> free_slots_;
+  std::vector<model::SeqId> free_ids_;  // sequence ids neither running nor holding a cached prefix
+  PrefixCache prefix_;
   std::vector<std::shared_ptr<SequenceSink>> finishing_;  // done, still flushing output
   std::vector<model::BatchToken> batch_;
   std::vector<size_t> batch_owner_;  // batch entry -> index in active_
   std::vector<float> logits_;
 
   std::atomic<int64_t> stat_running_{0}, stat_last_batch_{0}, stat_kv_used_{0}, stat_steps_{0},
-      stat_max_batch_{0};
+      stat_max_batch_{0}, stat_prefix_hits_{0}, stat_prefix_tokens_{0}, stat_prefix_entries_{0};
 
   std::thread thread_;  // last: starts after everything above exists
 };

@@ -58,9 +58,11 @@ FinishReason finish_reason(runtime::ChoiceFinish f) {
 // waits in `outbox_`; the sequence is not ready for another step until it has been delivered.
 class ChoiceSink final : public runtime::SequenceSink {
  public:
-  ChoiceSink(std::shared_ptr<RequestState> request, int choice, const runtime::ServingModel& model,
-             runtime::ChoiceConfig config)
-      : request_(std::move(request)), choice_(choice), decoder_(model, std::move(config)) {}
+  // `first_of_prompt`: this choice reports its prompt's cached tokens (usage counts each prompt once).
+  ChoiceSink(std::shared_ptr<RequestState> request, int choice, bool first_of_prompt,
+             const runtime::ServingModel& model, runtime::ChoiceConfig config)
+      : request_(std::move(request)), choice_(choice), first_of_prompt_(first_of_prompt),
+        decoder_(model, std::move(config)) {}
 
   bool cancelled() override {
     // Also true once the request failed in another choice: nothing more can be delivered.
@@ -88,6 +90,10 @@ class ChoiceSink final : public runtime::SequenceSink {
     request_->choice_exited(exit, message, decoder_.generated_tokens());
   }
 
+  void on_prompt_cached(int64_t n) override {
+    if (first_of_prompt_) request_->usage.cached_prompt_tokens += n;
+  }
+
  private:
   // Pushes held output; true when nothing is held any more.
   bool deliver() {
@@ -104,6 +110,7 @@ class ChoiceSink final : public runtime::SequenceSink {
 
   std::shared_ptr<RequestState> request_;
   int choice_;
+  bool first_of_prompt_;
   runtime::ChoiceDecoder decoder_;
   runtime::ChoiceDelta outbox_;
   bool finish_sent_ = false;
@@ -170,7 +177,9 @@ std::shared_ptr<Generation> LocalBackend::start(GenerationRequest request) {
   std::vector<runtime::SequenceSpec> specs;
   for (size_t i = 0; i < prepared.choices.size(); ++i) {
     auto& c = prepared.choices[i];
-    auto sink = std::make_shared<ChoiceSink>(state, static_cast<int>(i), *model_, std::move(c.config));
+    const bool first_of_prompt = i == 0 || prepared.choices[i - 1].prompt_index != c.prompt_index;
+    auto sink = std::make_shared<ChoiceSink>(state, static_cast<int>(i), first_of_prompt, *model_,
+                                             std::move(c.config));
     specs.push_back({prepared.prompts[static_cast<size_t>(c.prompt_index)], std::move(sink)});
   }
   // Echoed prompts go first, before the engine can push anything.

@@ -79,11 +79,15 @@ sample::SamplerParams sampler_params(const SamplingParams& s, int32_t n_vocab) {
 
 }  // namespace
 
-ordered_json template_messages(const nlohmann::json& messages) {
+ordered_json template_messages(const nlohmann::json& messages, bool null_content_as_empty) {
   ordered_json out = ordered_json::array();
   for (const auto& m : messages) {
     ordered_json om = ordered_json::parse(m.dump());
     auto c = om.find("content");
+    if (null_content_as_empty && (c == om.end() || c->is_null())) {
+      om["content"] = "";
+      c = om.find("content");
+    }
     if (c != om.end() && c->is_array()) {
       std::string text;
       for (const auto& part : *c)
@@ -112,7 +116,10 @@ PreparedRequest prepare_request(const runtime::ServingModel& model, const Genera
   if (r.endpoint == Endpoint::ChatCompletions) {
     std::string text;
     try {
-      text = model.chat_prompt().render(template_messages(r.messages), tools, true);
+      // ChatML concatenates content as a string: an assistant turn that only called tools has
+      // null content, which it would reject. Models' own templates see the messages as sent.
+      text = model.chat_prompt().render(template_messages(r.messages, model.chat_prompt().is_default()),
+                                        tools, true);
     } catch (const chat::TemplateError& e) {
       throw InvalidArgument(std::string("the model's chat template rejected the conversation: ") + e.what());
     }

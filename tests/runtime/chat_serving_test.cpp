@@ -43,11 +43,20 @@ TEST(ChatServing, RequiredToolChoiceProducesParsedToolCalls) {
   auto b = backend_for(path);
   EXPECT_EQ(b->models()[0].card["tool_call_format"], "hermes");
   for (int seed = 1; seed <= 3; ++seed) {
-    auto r = chat_request("chat-test", "What is the weather in Paris?", 120, seed);
+    auto r = chat_request("chat-test", "What is the weather in Paris?", 200, seed);
     r.messages.insert(r.messages.begin(), json{{"role", "system"}, {"content", "You are helpful."}});
     r.tools = kWeatherTools;
     r.tool_choice = "required";
+    r.parallel_tool_calls = false;  // one call, then the grammar ends the reply
     r.sampling.temperature = 0.8;
+    // This story model loves whitespace, which JSON allows (bounded) between tokens: bias it away
+    // so the call completes within the small context. The grammar still forces what it needs.
+    const auto& tok = b->model().tokenizer();
+    for (int32_t id = 0; id < tok.n_vocab(); ++id) {
+      const std::string piece = tok.token_piece(id);
+      if (!piece.empty() && piece.find_first_not_of(" \n\t") == std::string::npos)
+        r.sampling.logit_bias.emplace_back(id, -100.0f);
+    }
     const RequestResult res = collect(*b->start(r), 1);
     ASSERT_TRUE(res.done) << res.error;
     const ChoiceResult& c = res.choices[0];
@@ -59,6 +68,35 @@ TEST(ChatServing, RequiredToolChoiceProducesParsedToolCalls) {
     ASSERT_TRUE(args.contains("city"));
     EXPECT_TRUE(args["city"].is_string());
   }
+  std::filesystem::remove(path);
+}
+
+TEST(ChatServing, ProseStreamsWhenToolsAreOfferedButNotCalled) {
+  TANDEM_REQUIRE_SHARED();
+  const std::string path = temp_model("tandem-hermes-auto", kHermesToolTemplate);
+  auto b = backend_for(path);
+  auto r = chat_request("chat-test", "Tell me a story.", 40, 3);
+  r.tools = kWeatherTools;  // tool_choice absent: auto
+  r.sampling.temperature = 0.0;
+  auto g = b->start(r);
+  int content_deltas = 0;
+  std::string content;
+  std::vector<server::GenerationEvent> events;
+  bool done = false;
+  for (int i = 0; i < 2000 && !done; ++i) {
+    events.clear();
+    g->wait_drain(events, std::chrono::milliseconds(50));
+    for (const auto& e : events) {
+      if (e.kind == server::GenerationEvent::Kind::Delta && !e.content.empty()) {
+        ++content_deltas;
+        content += e.content;
+      }
+      if (e.terminal()) done = true;
+    }
+  }
+  ASSERT_TRUE(done);
+  EXPECT_GT(content_deltas, 5) << "prose without a tool call should stream token by token";
+  EXPECT_EQ(content.find("<tool_call>"), std::string::npos);
   std::filesystem::remove(path);
 }
 
@@ -101,6 +139,18 @@ TEST(ChatServing, ThinkingGoesToReasoningContent) {
   EXPECT_FALSE(res.choices[0].reasoning.empty());
   EXPECT_TRUE(res.choices[0].content.empty()) << res.choices[0].content;
   std::filesystem::remove(path);
+}
+
+TEST(ChatServing, ChatMlFallbackTakesAToolCallingConversation) {
+  TANDEM_REQUIRE_SHARED();
+  auto b = backend_for(stories_path());
+  auto r = chat_request(b->models()[0].id, "Weather?", 5, 1);
+  r.messages = json::parse(R"([{"role":"user","content":"Weather in Paris?"},
+    {"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function",
+      "function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},
+    {"role":"tool","tool_call_id":"call_1","content":"sunny"}])");
+  const RequestResult res = collect(*b->start(r), 1);
+  EXPECT_TRUE(res.done) << res.error;
 }
 
 TEST(ChatServing, ChatMlFallbackRendersAndCountsThePrompt) {

@@ -40,8 +40,11 @@ RequestResult collect(server::Generation& g, int choices, std::chrono::milliseco
     g.wait_drain(events, std::chrono::milliseconds(50));
     for (auto& e : events) {
       using K = server::GenerationEvent::Kind;
+      if (e.kind == K::Delta && e.token_count > 0 && r.first_token_at == decltype(r.first_token_at){})
+        r.first_token_at = e.pushed_at;
       if (e.kind == K::Done) {
         r.done = true;
+        r.done_at = e.pushed_at;
         r.usage = e.usage;
         return r;
       }

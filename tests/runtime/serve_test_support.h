@@ -34,6 +34,7 @@ struct RequestResult {
   server::Usage usage;
   bool done = false;
   std::string error;
+  std::chrono::steady_clock::time_point first_token_at{}, done_at{};
 };
 
 // Drains `g` until its terminal event (or the timeout), like a fast client.

@@ -79,9 +79,12 @@ class Block(nn.Module):
         group = cfg.n_head // cfg.n_head_kv  # query head h reads kv head h // group
         k = k.repeat_interleave(group, dim=1)
         v = v.repeat_interleave(group, dim=1)
-        att = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(hd))
+        # 3-D bmm: torch 1.13's CPU matmul on 4-D operands is ~30x slower than on 3-D ones.
+        q3, k3, v3 = (z.reshape(b * cfg.n_head, t, hd) for z in (q, k, v))
+        att = torch.bmm(q3, k3.transpose(1, 2)) * (1.0 / math.sqrt(hd))
         att = att.masked_fill(mask[:t, :t], float("-inf")).softmax(-1)
-        x = x + self.attn_output((att @ v).transpose(1, 2).reshape(b, t, cfg.n_head * hd))
+        o = torch.bmm(att, v3).view(b, cfg.n_head, t, hd)
+        x = x + self.attn_output(o.transpose(1, 2).reshape(b, t, cfg.n_head * hd))
         h = self.ffn_norm(x)
         return x + self.ffn_down(F.silu(self.ffn_gate(h)) * self.ffn_up(h))
 
