@@ -51,6 +51,17 @@ std::unique_ptr<runtime::LoadedModel> load_model(const std::string& path, int64_
   return m;
 }
 
+std::string default_model_path() {
+#if defined(TANDEM_DEFAULT_MODEL) && defined(TANDEM_INSTALLED_DEFAULT_MODEL)
+  for (const char* path : {TANDEM_DEFAULT_MODEL, TANDEM_INSTALLED_DEFAULT_MODEL})
+    if (access(path, R_OK) == 0) return path;
+  throw IoError(std::string("no model given and the demo model is missing (looked at ") +
+                TANDEM_DEFAULT_MODEL + " and " + TANDEM_INSTALLED_DEFAULT_MODEL + ")");
+#else
+  throw InvalidArgument("no model given (this build has no embedded demo model)");
+#endif
+}
+
 size_t peak_rss_bytes() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);

@@ -25,6 +25,11 @@ struct ModelOptions {
 // a terminal and the file is large.
 std::unique_ptr<runtime::LoadedModel> load_model(const std::string& path, int64_t n_ctx);
 
+// The embedded demo model used when no model file is given: the source tree's copy the build
+// points at, else the installed one (<prefix>/share/tandem/models). Throws IoError naming the
+// places it looked when neither exists.
+std::string default_model_path();
+
 // Peak resident memory of this process, in bytes.
 size_t peak_rss_bytes();
 std::string human_bytes(double bytes);

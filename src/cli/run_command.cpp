@@ -47,23 +47,6 @@ void print_summary(const runtime::GenerateStats& s, const runtime::Session& sess
                human_bytes(static_cast<double>(peak_rss_bytes())).c_str());
 }
 
-// The embedded demo model (models/tandem-demo.gguf): the source tree's copy the build points at,
-// else the installed one.
-std::string default_model_path() {
-#if defined(TANDEM_DEFAULT_MODEL) && defined(TANDEM_INSTALLED_DEFAULT_MODEL)
-  for (const char* path : {TANDEM_DEFAULT_MODEL, TANDEM_INSTALLED_DEFAULT_MODEL}) {
-    if (std::FILE* f = std::fopen(path, "rb")) {
-      std::fclose(f);
-      return path;
-    }
-  }
-  throw IoError(std::string("no model given and the demo model is missing (looked at ") +
-                TANDEM_DEFAULT_MODEL + " and " + TANDEM_INSTALLED_DEFAULT_MODEL + ")");
-#else
-  throw InvalidArgument("no model given (this build has no embedded demo model)");
-#endif
-}
-
 bool write_out(std::string_view text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);

@@ -18,10 +18,6 @@ namespace tandem::cli {
 
 namespace {
 
-// Where `tandem serve` without MODEL looks for the default (demo) model, relative to the
-// installation prefix (the directory above bin/). The demo-model work installs it there.
-constexpr const char* kDefaultModelRelativePath = "share/tandem/models/tandem-demo.gguf";
-
 struct ServeArgs {
   std::string model;
   std::string alias;
@@ -36,29 +32,8 @@ struct ServeArgs {
   ModelOptions model_options;
 };
 
-// <prefix>/share/tandem/models/tandem-demo.gguf for a binary at <prefix>/bin/tandem, and the same
-// file next to the binary (a build tree).
-std::string default_model_path() {
-  char exe[4096];
-  const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return "";
-  std::string dir(exe, static_cast<size_t>(n));
-  dir = dir.substr(0, dir.find_last_of('/'));
-  const std::string prefix = dir.substr(0, dir.find_last_of('/'));
-  for (const std::string& candidate :
-       {prefix + "/" + kDefaultModelRelativePath, dir + "/tandem-demo.gguf"}) {
-    if (access(candidate.c_str(), R_OK) == 0) return candidate;
-  }
-  return "";
-}
-
 void serve(ServeArgs& a) {
-  if (a.model.empty()) {
-    a.model = default_model_path();
-    if (a.model.empty())
-      throw InvalidArgument(std::string("give a model file (no default model at <prefix>/") +
-                            kDefaultModelRelativePath + ")");
-  }
+  if (a.model.empty()) a.model = default_model_path();
   const runtime::SessionOptions session = a.model_options.session_options();
   auto model = load_model(a.model, session.n_ctx);
 

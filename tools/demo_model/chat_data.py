@@ -49,7 +49,8 @@ class ChatMaker:
         v = self.rng.choice(self.verses)
         q = self.rng.choice(["What does {r} say?", "Quote {r}.", "Read {r} to me.",
                              "What is written in {r}?", "{r}"]).format(r=v.reference)
-        return q, v.text
+        a = self.rng.choice(["{t}", "It is written in {r}: {t}", "{r} says: {t}"])
+        return q, a.format(r=v.reference, t=v.text)
 
     def _definition(self):
         w = self.rng.choice(self.words)
