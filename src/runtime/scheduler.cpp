@@ -11,15 +11,6 @@ namespace tandem::runtime {
 
 namespace {
 
-int64_t context_per_sequence(const model::Model& m, int64_t requested) {
-  const int64_t train = m.hparams().n_ctx_train;
-  if (requested <= 0) return std::min(train, kDefaultContext);
-  if (requested > train)
-    throw InvalidArgument("context size " + std::to_string(requested) +
-                          " exceeds the model's training context of " + std::to_string(train));
-  return requested;
-}
-
 // Admission and prefill order: higher priority first, then first come, first served.
 template <typename T>
 bool before(const T& a, const T& b) {
@@ -42,7 +33,7 @@ int64_t Scheduler::cache_cells(const SchedulerOptions& o, int64_t n_ctx) {
 Scheduler::Scheduler(const LoadedModel& model, const SchedulerOptions& options)
     : model_(model),
       options_(checked(options)),
-      n_ctx_(context_per_sequence(*model.model, options.n_ctx)),
+      n_ctx_(pick_context(*model.model, options.n_ctx)),
       pool_(options.threads),
       evaluator_(*model.model, pool_),
       // One context per slot in one pool of cells (a running sequence can always grow to n_ctx),

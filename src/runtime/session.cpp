@@ -7,7 +7,6 @@
 
 namespace tandem::runtime {
 
-namespace {
 int64_t pick_context(const model::Model& m, int64_t requested) {
   const int64_t train = m.hparams().n_ctx_train;
   if (requested <= 0) return std::min(train, kDefaultContext);
@@ -16,7 +15,6 @@ int64_t pick_context(const model::Model& m, int64_t requested) {
                           " exceeds the model's training context of " + std::to_string(train));
   return requested;
 }
-}  // namespace
 
 Session::Session(const LoadedModel& model, ThreadPool& pool, const SessionOptions& options)
     : model_(model),

@@ -24,6 +24,10 @@ struct SessionOptions {
 // for chats, small enough that the KV cache of a 1B model stays in the hundreds of MB.
 constexpr int64_t kDefaultContext = 4096;
 
+// The context a sequence gets: `requested`, or min(training context, kDefaultContext) when <= 0.
+// Throws InvalidArgument when `requested` exceeds the model's training context.
+int64_t pick_context(const model::Model& model, int64_t requested);
+
 class Session {
  public:
   Session(const LoadedModel& model, ThreadPool& pool, const SessionOptions& options = {});
