@@ -74,6 +74,7 @@ void chat_loop(const RunArgs& a, const chat::ChatPrompt& chat, const runtime::Lo
     // Templates that write bos_token themselves must not get a second BOS from the tokenizer.
     const bool template_has_bos = !chat.bos_token().empty() && text.rfind(chat.bos_token(), 0) == 0;
     std::vector<int32_t> ids = tok.encode(text, !template_has_bos, /*parse_special=*/true);
+    if (ids.empty()) continue;
     size_t keep = 0;
     const auto& have = session.tokens();
     while (keep < have.size() && keep < ids.size() && have[keep] == ids[keep]) ++keep;
