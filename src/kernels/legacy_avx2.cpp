@@ -4,6 +4,6 @@
 namespace tandem::kernels::detail {
 
 // 16 ymm registers: 4 rows x 2 activations keeps 8 accumulators and 4 decoded blocks live.
-void register_legacy_avx2(KernelTable& t) { register_legacy_x86<4, 2>(t); }
+void register_legacy_avx2(KernelTable& t) { register_legacy_types<4, 2>(t); }
 
 }  // namespace tandem::kernels::detail

@@ -252,48 +252,11 @@ void decode_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
   }
 }
 
-template <class T, int kRows, int kActs>
-void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const void* a,
-          size_t a_stride, int64_t n_act, float* out, size_t out_stride) {
-  const int64_t nb = cols / tensor::kQK;
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* ab = static_cast<const uint8_t*>(a);
-  auto run_acts = [&]<int R>(int64_t i) {
-    const uint8_t* wi = wb + i * w_stride;
-    int64_t j = 0;
-    for (; j + kActs <= n_act; j += kActs)
-      tile<T, R, kActs>(nb, wi, w_stride, ab + j * a_stride, a_stride, out + j * out_stride + i,
-                        out_stride);
-    for (; j < n_act; ++j)
-      tile<T, R, 1>(nb, wi, w_stride, ab + j * a_stride, a_stride, out + j * out_stride + i,
-                    out_stride);
-  };
-  // One activation row (decode) is memory-bound: walk the weights one row at a time, a single
-  // sequential stream the hardware prefetcher follows. Several rows in lockstep measured 2-3x
-  // slower from DRAM (interleaved short streams defeat the prefetcher).
-  if (n_act == 1) {
-    decode_rows<T>(nb, wb, w_stride, n_rows, reinterpret_cast<const ActBlock<T>*>(ab), out);
-    return;
-  }
-  int64_t i = 0;
-  for (; i + kRows <= n_rows; i += kRows) run_acts.template operator()<kRows>(i);
-  for (; i < n_rows; ++i) run_acts.template operator()<1>(i);
-}
-
-template <int R, int A>
-void register_all(KernelTable& t) {
-  using tensor::Type;
-  t[Type::Q4_0] = {Type::Q8_0, gemm<Q4_0, R, A>};
-  t[Type::Q4_1] = {Type::Q8_1, gemm<Q4_1, R, A>};
-  t[Type::Q5_0] = {Type::Q8_0, gemm<Q5_0, R, A>};
-  t[Type::Q5_1] = {Type::Q8_1, gemm<Q5_1, R, A>};
-  t[Type::Q8_0] = {Type::Q8_0, gemm<Q8_0, R, A>};
-  t[Type::IQ4_NL] = {Type::Q8_0, gemm<IQ4_NL, R, A>};
-}
+#include "kernels/legacy_gemm.inc"
 
 }  // namespace
 
 // 32 zmm registers: 4 rows x 4 activations keeps 16 accumulators, 4 blocks and 4 scales live.
-void register_legacy_avx512(KernelTable& t) { register_all<4, 4>(t); }
+void register_legacy_avx512(KernelTable& t) { register_legacy_types<4, 4>(t); }
 
 }  // namespace tandem::kernels::detail
