@@ -2,6 +2,10 @@
 // waker posts on_generation_ready() to this session's strand. Backpressure: while a chunk is
 // being written we do not drain the Generation, so a slow client fills its bounded buffer and
 // the engine pauses that sequence instead of this process buffering without limit.
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
@@ -182,12 +186,17 @@ void Session::watch_disconnect() {
         }
         if (!self->generation_) return;
         if (ec) return self->on_client_gone();
-        beast::error_code aec;
-        const std::size_t available = self->stream_.socket().available(aec);
-        // Readable with nothing to read is end-of-stream: the client closed the connection.
-        if (aec || available == 0) return self->on_client_gone();
-        // Otherwise the client pipelined its next request; it is still there. Stop watching:
-        // we cannot look further without consuming that request.
+        // Peek without consuming: 0 bytes is end-of-stream (the client closed the connection);
+        // EAGAIN is a spurious wake-up (the reactor may report readiness with nothing to read),
+        // so watch again; data is the client's next pipelined request: it is still there, and
+        // we stop watching since we cannot look further without consuming that request.
+        char byte;
+        const ssize_t n = ::recv(self->stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return self->on_client_gone();
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return self->watch_disconnect();
+          return self->on_client_gone();
+        }
       });
 }
 
