@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/ops.h"
 #include "util/error.h"
 
 namespace tandem::sample {
@@ -55,6 +56,15 @@ void Sampler::apply_penalties(std::span<float> logits) const {
   }
 }
 
+size_t Sampler::nucleus_size(size_t sorted, double z) const {
+  double cum = 0.0;
+  for (size_t i = 0; i < sorted; ++i) {
+    cum += scratch_[i].prob / z;
+    if (cum >= params_.top_p) return i + 1;
+  }
+  return sorted;
+}
+
 int32_t Sampler::sample(std::span<float> logits, const std::vector<bool>* allowed) {
   if (static_cast<int32_t>(logits.size()) != n_vocab_)
     throw InvalidArgument("sampler: expected " + std::to_string(n_vocab_) + " logits, got " +
@@ -73,21 +83,40 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<bool>* allowe
 
   if (params_.temperature <= 0.0f) return argmax(logits);
 
-  // Temperature, then keep only candidates that can survive min-p (min-p is last in the chain and
-  // depends only on the ratio to the best probability, which truncation does not change), which
-  // makes the sort below small in practice.
+  // Temperature and softmax over the whole vocabulary in one SIMD pass (banned tokens get 0).
   const float inv_t = 1.0f / params_.temperature;
-  const float max_logit = logits[argmax(logits)];
-  if (max_logit == kBanned) throw InvalidArgument("sampler: every token is banned");
-  const float floor_logit =
-      params_.min_p > 0.0f ? max_logit + std::log(params_.min_p) * params_.temperature : kBanned;
+  if (logits[argmax(logits)] == kBanned) throw InvalidArgument("sampler: every token is banned");
+  probs_.resize(logits.size());
+  for (size_t i = 0; i < logits.size(); ++i) probs_[i] = logits[i] * inv_t;
+  kernels::softmax(probs_.data(), static_cast<int64_t>(probs_.size()));
+  // min-p is last in the chain but depends only on the ratio to the best probability, which
+  // truncation does not change: apply it as a floor up front, which keeps the candidate set small.
+  const float floor_p = params_.min_p > 0.0f ? probs_[argmax(probs_)] * params_.min_p : 0.0f;
+  const bool truncates = (params_.top_k > 0 && params_.top_k < n_vocab_) || params_.top_p < 1.0f;
+  if (!truncates) {
+    // No order needed: draw straight from the probabilities, in id order.
+    double total = 0.0;
+    for (float p : probs_)
+      if (p > 0.0f && p >= floor_p) total += p;
+    const double r = uniform() * total;
+    double acc = 0.0;
+    int32_t last = 0;
+    for (int32_t i = 0; i < n_vocab_; ++i) {
+      const float p = probs_[i];
+      if (!(p > 0.0f && p >= floor_p)) continue;
+      acc += p;
+      last = i;
+      if (r < acc) return i;
+    }
+    return last;
+  }
   double z = 0.0;
   scratch_.clear();
   for (int32_t i = 0; i < n_vocab_; ++i) {
-    if (logits[i] == kBanned) continue;
-    const float p = std::exp((logits[i] - max_logit) * inv_t);
+    const float p = probs_[i];
+    if (!(p > 0.0f)) continue;
     z += p;
-    if (logits[i] >= floor_logit) scratch_.push_back({i, logits[i], p});
+    if (p >= floor_p) scratch_.push_back({i, logits[i], p});
   }
   auto by_prob = [](const Candidate& a, const Candidate& b) {
     return a.prob > b.prob || (a.prob == b.prob && a.id < b.id);
@@ -99,15 +128,20 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<bool>* allowe
     // Top-k renormalizes before top-p looks at cumulative mass.
     z = 0.0;
     for (size_t i = 0; i < keep; ++i) z += scratch_[i].prob;
-  } else {
-    std::sort(scratch_.begin(), scratch_.end(), by_prob);
-  }
-  if (params_.top_p < 1.0f) {
-    double cum = 0.0;
-    for (size_t i = 0; i < keep; ++i) {
-      cum += scratch_[i].prob / z;
-      if (cum >= params_.top_p) {
-        keep = i + 1;
+    if (params_.top_p < 1.0f) keep = nucleus_size(keep, z);
+  } else if (params_.top_p < 1.0f) {
+    // The nucleus is usually a few dozen tokens: order only a growing head of the candidates
+    // (the same order a full sort gives) until it holds top_p of the mass. A full sort of a
+    // 150k vocabulary costs ~25 ms, more than a decode step of a small model.
+    size_t sorted = 0;
+    for (size_t head = std::min<size_t>(kNucleusHead, keep);; head = std::min(head * 4, keep)) {
+      // Select the next slice in linear time, then order only that slice.
+      std::nth_element(scratch_.begin() + sorted, scratch_.begin() + head, scratch_.end(), by_prob);
+      std::sort(scratch_.begin() + sorted, scratch_.begin() + head, by_prob);
+      sorted = head;
+      const size_t n = nucleus_size(sorted, z);
+      if (n < sorted || sorted == keep) {
+        keep = n;
         break;
       }
     }

@@ -55,12 +55,17 @@ class Sampler {
  private:
   void apply_penalties(std::span<float> logits) const;
   double uniform();  // [0, 1), platform-independent
+  // How many of the first `sorted` (descending) candidates reach top_p of the mass z; `sorted`
+  // when they do not.
+  size_t nucleus_size(size_t sorted, double z) const;
+  static constexpr size_t kNucleusHead = 256;  // first head sorted when looking for the nucleus
 
   SamplerParams params_;
   int32_t n_vocab_;
   std::mt19937_64 rng_;
   std::vector<int32_t> history_;
   std::vector<Candidate> scratch_;
+  std::vector<float> probs_;  // this step's distribution, n_vocab entries
 };
 
 // argmax with ties resolved to the lowest id.

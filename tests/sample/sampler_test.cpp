@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
+#include <random>
 #include <vector>
 
 #include "util/error.h"
@@ -102,6 +104,44 @@ TEST(Sampler, TopPKeepsSmallestNucleus) {
     int t = s.sample(l);  // 0.6 < 0.7, 0.6 + 0.3 >= 0.7: nucleus is {2, 1}
     EXPECT_NE(t, 0);
   }
+}
+
+// A nucleus far larger than the first sorted head (256): the sampler sorts a growing head of the
+// candidates, which must give exactly the nucleus a full sort gives.
+TEST(Sampler, TopPOnLargeVocabDrawsOnlyFromTheFullSortNucleus) {
+  constexpr int kVocab = 50000;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> logits(kVocab);
+  for (float& l : logits) l = normal(gen);
+  SamplerParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 0.5f;
+  p.min_p = 0.0f;
+  // Reference nucleus by brute force.
+  std::vector<std::pair<double, int>> probs;
+  double z = 0.0;
+  for (int i = 0; i < kVocab; ++i) z += std::exp(static_cast<double>(logits[i]));
+  for (int i = 0; i < kVocab; ++i) probs.push_back({std::exp(static_cast<double>(logits[i])) / z, i});
+  std::sort(probs.begin(), probs.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<int> rank(kVocab);
+  double cum = 0.0;
+  size_t nucleus = 0;
+  for (size_t r = 0; r < probs.size(); ++r) {
+    rank[probs[r].second] = static_cast<int>(r);
+    if (nucleus == 0 && (cum += probs[r].first) >= p.top_p) nucleus = r + 1;
+  }
+  ASSERT_GT(nucleus, 1024u) << "the test needs a nucleus beyond several sorted heads";
+  Sampler s(p, kVocab);
+  int beyond_first_head = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::vector<float> l = logits;
+    const int t = s.sample(l);
+    ASSERT_LT(static_cast<size_t>(rank[t]), nucleus + 2) << "token outside the nucleus";  // float vs double cum
+    beyond_first_head += rank[t] >= 256;
+  }
+  EXPECT_GT(beyond_first_head, 100);
 }
 
 TEST(Sampler, MinPDropsUnlikelyTokens) {
