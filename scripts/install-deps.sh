@@ -6,6 +6,7 @@ PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev libpcre2-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev
+  libcurl4-openssl-dev libssl-dev
   python3 python3-numpy python3-jinja2 python3-jsonschema
 )
 missing=()

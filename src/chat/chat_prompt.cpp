@@ -23,23 +23,28 @@ ChatPrompt::ChatPrompt(std::optional<std::string> source, std::string bos_token,
       template_(std::make_shared<Template>(source_)) {}
 
 namespace {
-// Text of the token whose id is stored under `key`, or "" when the model has none.
-std::string token_text(const gguf::File& f, const char* key, const std::vector<std::string>& tokens) {
+// Text of the token whose id is stored under `key`, or "" when the model has none. Reads the one
+// entry in place: copying a 150k-token vocabulary for two strings would cost megabytes.
+std::string token_text(const gguf::File& f, const char* key) {
   auto id = f.get_optional<int64_t>(key);
   if (!id || *id < 0) return "";
-  if (static_cast<size_t>(*id) >= tokens.size())
+  const gguf::Value* tokens = f.find("tokenizer.ggml.tokens");
+  const size_t n = tokens && tokens->type == gguf::ValueType::ARRAY ? tokens->as_array().size() : 0;
+  if (static_cast<uint64_t>(*id) >= n)
     throw FormatError(f.name() + ": " + key + " = " + std::to_string(*id) +
                       " is outside the vocabulary");
-  return tokens[static_cast<size_t>(*id)];
+  try {
+    return std::string(tokens->as_array().string_at(static_cast<size_t>(*id)));
+  } catch (const FormatError& e) {
+    throw FormatError(f.name() + ": metadata key 'tokenizer.ggml.tokens': " + e.what());
+  }
 }
 }  // namespace
 
 ChatPrompt ChatPrompt::from_gguf(const gguf::File& file) {
-  std::vector<std::string> tokens;
-  if (file.has("tokenizer.ggml.tokens")) tokens = file.get_array<std::string>("tokenizer.ggml.tokens");
   return ChatPrompt(file.get_optional<std::string>("tokenizer.chat_template"),
-                    token_text(file, "tokenizer.ggml.bos_token_id", tokens),
-                    token_text(file, "tokenizer.ggml.eos_token_id", tokens));
+                    token_text(file, "tokenizer.ggml.bos_token_id"),
+                    token_text(file, "tokenizer.ggml.eos_token_id"));
 }
 
 std::string ChatPrompt::render(const nlohmann::ordered_json& messages,

@@ -10,5 +10,6 @@ void register_template(CLI::App& app);
 void register_run(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_models(CLI::App& app);
 
 }  // namespace tandem::cli

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,11 +11,16 @@
 
 #include "cli/commands.h"
 #include "gguf/file.h"
+#include "platform/model_card.h"
 #include "tensor/types.h"
 
 namespace tandem::cli {
 
 namespace {
+
+using platform::human_bytes;
+using platform::human_count;
+using platform::ModelCard;
 
 struct InspectOptions {
   std::string path;
@@ -26,82 +30,6 @@ struct InspectOptions {
 
 // Arrays in metadata can hold hundreds of thousands of tokens; listings show only a prefix.
 constexpr size_t kArrayItemsShown = 8;
-
-struct TypeUsage {
-  size_t tensors = 0;
-  uint64_t bytes = 0;
-};
-
-// The facts of the model card, gathered once for both output formats.
-struct ModelCard {
-  std::string architecture;
-  std::optional<std::string> name, license, tokenizer_model;
-  std::optional<uint64_t> context_length;
-  std::optional<size_t> vocab_size;
-  bool has_chat_template = false;
-  int64_t parameters = 0;
-  uint64_t tensor_bytes = 0;
-  std::vector<std::pair<std::string, TypeUsage>> type_mix;  // most bytes first
-};
-
-std::optional<std::string> optional_string(const gguf::File& f, const char* key) {
-  const gguf::Value* v = f.find(key);
-  if (!v || v->type != gguf::ValueType::STRING) return std::nullopt;
-  return v->as_string();
-}
-
-ModelCard make_card(const gguf::File& f) {
-  ModelCard c;
-  c.architecture = optional_string(f, "general.architecture").value_or("");
-  c.name = optional_string(f, "general.name");
-  c.license = optional_string(f, "general.license");
-  c.tokenizer_model = optional_string(f, "tokenizer.ggml.model");
-  // A card describes odd files too, so a mistyped field is shown as unset rather than an error.
-  if (const gguf::Value* ctx = f.find(c.architecture + ".context_length");
-      ctx && std::holds_alternative<uint64_t>(ctx->data))
-    c.context_length = std::get<uint64_t>(ctx->data);
-  if (const gguf::Value* tokens = f.find("tokenizer.ggml.tokens");
-      tokens && tokens->type == gguf::ValueType::ARRAY)
-    c.vocab_size = tokens->as_array().items.size();
-  c.has_chat_template = f.has("tokenizer.chat_template");
-
-  std::map<std::string, TypeUsage> mix;
-  for (const auto& t : f.tensors()) {
-    c.parameters += t.n_elements;
-    c.tensor_bytes += t.n_bytes;
-    TypeUsage& u = mix[std::string(tensor::type_name(t.type))];
-    ++u.tensors;
-    u.bytes += t.n_bytes;
-  }
-  c.type_mix.assign(mix.begin(), mix.end());
-  std::stable_sort(c.type_mix.begin(), c.type_mix.end(),
-                   [](const auto& a, const auto& b) { return a.second.bytes > b.second.bytes; });
-  return c;
-}
-
-// 1240000000 -> "1.24B"; small counts stay exact.
-std::string human_count(int64_t n) {
-  const char* suffixes[] = {"K", "M", "B", "T"};
-  if (n < 1000) return std::to_string(n);
-  double v = static_cast<double>(n);
-  int i = -1;
-  while (v >= 1000.0 && i < 3) {
-    v /= 1000.0;
-    ++i;
-  }
-  return fmt::format("{:.2f}{}", v, suffixes[i]);
-}
-
-std::string human_bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int i = 0;
-  while (v >= 1024.0 && i < 4) {
-    v /= 1024.0;
-    ++i;
-  }
-  return i == 0 ? fmt::format("{} B", n) : fmt::format("{:.2f} {}", v, units[i]);
-}
 
 std::string shape_string(const std::vector<int64_t>& dims) {
   return fmt::format("[{}]", fmt::join(dims, ", "));
@@ -144,8 +72,8 @@ void print_text(const gguf::File& f, const ModelCard& c, bool with_tensors) {
   for (const auto& [k, v] : f.metadata()) {
     std::string type(gguf::value_type_name(v.type));
     if (v.type == gguf::ValueType::ARRAY)
-      type = fmt::format("{}[{}]", gguf::value_type_name(v.as_array().elem_type),
-                         v.as_array().items.size());
+      type = fmt::format("{}[{}]", gguf::value_type_name(v.as_array().elem_type()),
+                         v.as_array().size());
     fmt::print("  {:<{}}  {:<12} {}\n", k, key_width, type, v.to_display(kArrayItemsShown));
   }
 
@@ -173,10 +101,10 @@ nlohmann::json value_json(const gguf::Value& v) {
     case ValueType::ARRAY: {
       const gguf::Array& a = v.as_array();
       nlohmann::json items = nlohmann::json::array();
-      for (size_t i = 0; i < a.items.size() && i < kArrayItemsShown; ++i)
-        items.push_back(value_json(a.items[i]));
-      return {{"array_of", gguf::value_type_name(a.elem_type)},
-              {"length", a.items.size()},
+      for (size_t i = 0; i < a.size() && i < kArrayItemsShown; ++i)
+        items.push_back(value_json(a.at(i)));
+      return {{"array_of", gguf::value_type_name(a.elem_type())},
+              {"length", a.size()},
               {"first", std::move(items)}};
     }
     case ValueType::INT8:
@@ -227,7 +155,7 @@ void print_json(const gguf::File& f, const ModelCard& c, bool with_tensors) {
 
 void run_inspect(const InspectOptions& o) {
   gguf::File f = gguf::File::open(o.path);
-  ModelCard card = make_card(f);
+  ModelCard card = platform::model_card(f);
   if (o.json)
     print_json(f, card, !o.no_tensors);
   else

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   tandem::cli::register_run(app);
   tandem::cli::register_bench(app);
   tandem::cli::register_serve(app);
+  tandem::cli::register_models(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include "util/error.h"
@@ -32,18 +33,35 @@ class Cursor {
   }
 
   // A GGUF string: uint64 length then that many bytes (not NUL-terminated).
-  std::string read_string(const char* what) {
+  std::string read_string(const char* what) { return std::string(read_string_view(what)); }
+
+  // The same, as a view into the input (valid while the input is).
+  std::string_view read_string_view(const char* what) {
     size_t start = pos_;
     uint64_t len = read<uint64_t>(what);
     if (len > remaining())
       fail(std::string(what) + " of length " + std::to_string(len) +
            " runs past the end of the file (only " + std::to_string(remaining()) +
            " bytes remain; truncated or corrupt)");
-    std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
+    std::string_view s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
     field_start_ = start;
     return s;
   }
+
+  // `n` raw bytes, returned in place.
+  const uint8_t* read_bytes(size_t n, const char* what) {
+    field_start_ = pos_;
+    need(n, what);
+    const uint8_t* p = data_ + pos_;
+    pos_ += n;
+    return p;
+  }
+
+  // Moves back to a position read before (to parse a span twice).
+  void seek(size_t pos) { pos_ = pos <= size_ ? pos : size_; }
+  // Makes the next fail() report `pos` as the offset of the field found wrong.
+  void mark_field(size_t pos) { field_start_ = pos; }
 
   void need(size_t n, const char* what) const {
     if (n > remaining())

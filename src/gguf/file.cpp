@@ -83,10 +83,33 @@ struct ValueReader {
       fail("array length " + std::to_string(count) + " of " +
            std::string(value_type_name(elem_type)) + " cannot fit in the " +
            std::to_string(in.remaining()) + " bytes left (truncated or corrupt)");
-    std::vector<Value> items;
-    items.reserve(static_cast<size_t>(count));
-    for (uint64_t i = 0; i < count; ++i) items.push_back(read(elem_type, depth));
-    return Value::array(elem_type, std::move(items));
+    const auto n = static_cast<size_t>(count);
+    Array a(elem_type);
+    if (const size_t width = scalar_width(elem_type)) {
+      // Scalars are stored as the file lays them out: one bounds check and one copy.
+      const size_t start = in.pos();
+      const uint8_t* raw = in.read_bytes(n * width, "the array elements");
+      if (elem_type == ValueType::BOOL)
+        for (size_t i = 0; i < n; ++i)
+          if (raw[i] > 1) {
+            in.mark_field(start + i);
+            fail("invalid bool value " + std::to_string(raw[i]) + " (must be 0 or 1)");
+          }
+      a.append_raw_scalars(raw, n);
+    } else if (elem_type == ValueType::STRING) {
+      // Two passes: the first checks every length against the file and sums them, so the
+      // characters land in one buffer of exactly the right size.
+      const size_t start = in.pos();
+      size_t chars = 0;
+      for (size_t i = 0; i < n; ++i) chars += in.read_string_view("a string value").size();
+      in.seek(start);
+      a.reserve(n, chars);
+      for (size_t i = 0; i < n; ++i) a.push_string(in.read_string_view("a string value"));
+    } else {
+      a.reserve(n);
+      for (size_t i = 0; i < n; ++i) a.push_back(read(elem_type, depth));
+    }
+    return Value::array(std::move(a));
   }
 };
 

@@ -69,8 +69,14 @@ std::vector<T> File::get_array(std::string_view key) const {
   try {
     const Array& a = v->as_array();
     std::vector<T> out;
-    out.reserve(a.items.size());
-    for (; i < a.items.size(); ++i) out.push_back(convert<T>(a.items[i]));
+    out.reserve(a.size());
+    for (; i < a.size(); ++i) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        out.emplace_back(a.string_at(i));
+      } else {
+        out.push_back(convert<T>(a.at(i)));
+      }
+    }
     return out;
   } catch (const FormatError& e) {
     std::string where = v->type == ValueType::ARRAY ? " item " + std::to_string(i) : "";

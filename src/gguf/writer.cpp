@@ -21,7 +21,7 @@ class ByteSink {
     static_assert(std::is_trivially_copyable_v<T>);
     append(&v, sizeof(T));
   }
-  void put_string(const std::string& s) {
+  void put_string(std::string_view s) {
     put<uint64_t>(s.size());
     append(s.data(), s.size());
   }
@@ -54,6 +54,22 @@ void put_int(ByteSink& sink, const Value& v, const std::string& key) {
   sink.put<Int>(static_cast<Int>(*w));
 }
 
+// Writes an array's element type, length and elements. The elements were checked against the
+// element type when the Array was built.
+void put_array(ByteSink& sink, const Array& a) {
+  sink.put<uint32_t>(static_cast<uint32_t>(a.elem_type()));
+  sink.put<uint64_t>(a.size());
+  switch (a.elem_type()) {
+    case ValueType::STRING:
+      for (size_t i = 0; i < a.size(); ++i) sink.put_string(a.string_at(i));
+      return;
+    case ValueType::ARRAY:
+      for (size_t i = 0; i < a.size(); ++i) put_array(sink, a.array_at(i));
+      return;
+    default: sink.put_bytes(a.raw_scalars());  // already in file layout
+  }
+}
+
 // Writes a value's payload (without its type tag, which the caller writes).
 void put_payload(ByteSink& sink, const Value& v, const std::string& key) {
   switch (v.type) {
@@ -69,18 +85,7 @@ void put_payload(ByteSink& sink, const Value& v, const std::string& key) {
     case ValueType::FLOAT64: return sink.put<double>(v.as_double());
     case ValueType::BOOL: return sink.put<uint8_t>(v.as_bool() ? 1 : 0);
     case ValueType::STRING: return sink.put_string(v.as_string());
-    case ValueType::ARRAY: {
-      const Array& a = v.as_array();
-      sink.put<uint32_t>(static_cast<uint32_t>(a.elem_type));
-      sink.put<uint64_t>(a.items.size());
-      for (const Value& item : a.items) {
-        if (item.type != a.elem_type)
-          bad_value(key, "array of " + std::string(value_type_name(a.elem_type)) +
-                             " holds a " + std::string(value_type_name(item.type)));
-        put_payload(sink, item, key);
-      }
-      return;
-    }
+    case ValueType::ARRAY: return put_array(sink, v.as_array());
   }
   bad_value(key, "unknown value type " + std::to_string(static_cast<uint32_t>(v.type)));
 }

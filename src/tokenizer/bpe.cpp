@@ -19,9 +19,9 @@ void ByteLevelBpe::push_pair(int left, int right) {
   const Symbol& l = symbols_[static_cast<size_t>(left)];
   const Symbol& r = symbols_[static_cast<size_t>(right)];
   if (l.id == kNoToken || r.id == kNoToken) return;
-  auto it = vocab_.merges.find(merge_key(l.id, r.id));
-  if (it == vocab_.merges.end()) return;
-  heap_.push_back({it->second.rank, left, right, l.id, r.id, it->second.result});
+  const MergeRule* rule = vocab_.merges.find(l.id, r.id);
+  if (!rule) return;
+  heap_.push_back({rule->rank, left, right, l.id, r.id, rule->result});
   std::push_heap(heap_.begin(), heap_.end(), [](const Candidate& a, const Candidate& b) { return lower_priority(a, b); });
 }
 

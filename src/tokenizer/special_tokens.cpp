@@ -6,10 +6,10 @@ namespace tandem::tokenizer {
 
 SpecialTokenMatcher::SpecialTokenMatcher(const Vocab& vocab) {
   for (int32_t id : vocab.special_ids) {
-    const TokenData& t = vocab.tokens[static_cast<size_t>(id)];
-    if (t.text.empty()) continue;
-    const auto first = static_cast<unsigned char>(t.text[0]);
-    by_first_byte_[first].push_back({t.text, id, t.type == TokenType::UserDefined});
+    const std::string_view text = vocab.text(id);
+    if (text.empty()) continue;
+    const auto first = static_cast<unsigned char>(text[0]);
+    by_first_byte_[first].push_back({text, id, vocab.type(id) == TokenType::UserDefined});
   }
   for (auto& list : by_first_byte_) {
     std::stable_sort(list.begin(), list.end(),

@@ -38,24 +38,25 @@ bool is_control_type(TokenType t) { return t == TokenType::Control || t == Token
 
 // The bytes a token decodes to, computed once per vocabulary entry at load.
 std::string piece_for(const Vocab& vocab, int32_t id) {
-  const TokenData& t = vocab.tokens[static_cast<size_t>(id)];
-  if (t.type == TokenType::Control || t.type == TokenType::Unknown || t.type == TokenType::UserDefined)
-    return t.text;
-  if (t.type == TokenType::Byte) {
+  const std::string_view text = vocab.text(id);
+  const TokenType type = vocab.type(id);
+  if (type == TokenType::Control || type == TokenType::Unknown || type == TokenType::UserDefined)
+    return std::string(text);
+  if (type == TokenType::Byte) {
     // "<0xXX>": the byte itself.
-    if (t.text.size() == 6 && t.text.compare(0, 3, "<0x") == 0) {
-      return std::string(1, static_cast<char>(std::stoi(t.text.substr(3, 2), nullptr, 16)));
+    if (text.size() == 6 && text.substr(0, 3) == "<0x") {
+      return std::string(1, static_cast<char>(std::stoi(std::string(text.substr(3, 2)), nullptr, 16)));
     }
-    return t.text;
+    return std::string(text);
   }
   switch (vocab.algorithm) {
     case Algorithm::SentencePieceBpe:
     case Algorithm::WordPiece:
-      return replace_all(t.text, kSpaceMarker, " ");
+      return replace_all(text, kSpaceMarker, " ");
     case Algorithm::ByteLevelBpe:
-      return unicode_text_to_bytes(t.text);
+      return unicode_text_to_bytes(text);
   }
-  return t.text;
+  return std::string(text);
 }
 
 }  // namespace
@@ -63,7 +64,7 @@ std::string piece_for(const Vocab& vocab, int32_t id) {
 struct Tokenizer::Impl {
   std::optional<PreTokenizer> pre;
   SpecialTokenMatcher specials;
-  std::vector<std::string> pieces;
+  TextArena pieces;  // decoded bytes of every token, by id
 };
 
 Tokenizer::Tokenizer(std::shared_ptr<const Vocab> vocab, std::shared_ptr<const Impl> impl)
@@ -79,7 +80,9 @@ Tokenizer Tokenizer::from_vocab(Vocab vocab) {
     impl->pre.emplace(v->pre_spec->patterns);
   }
   impl->specials = SpecialTokenMatcher(*v);
-  impl->pieces.reserve(v->tokens.size());
+  // Pieces are rarely longer than the texts (only "<0xXX>" and U+2581 shrink), so the texts'
+  // size is a close reservation for the one buffer they share.
+  impl->pieces.reserve(v->texts.size(), v->texts.bytes());
   for (int32_t id = 0; id < v->size(); ++id) impl->pieces.push_back(piece_for(*v, id));
   return Tokenizer(std::move(v), std::move(impl));
 }
@@ -152,14 +155,14 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, const DecodeOptions&
   for (int32_t id : ids) {
     check_id(id);
     const TokenType type = vocab.type(id);
-    const std::string& piece = impl_->pieces[static_cast<size_t>(id)];
+    const std::string_view piece = impl_->pieces[static_cast<size_t>(id)];
     if (is_control_type(type) || type == TokenType::UserDefined) {
       if (!(options.skip_special && is_control_type(type))) out += piece;
       at_text_start = true;
       continue;
     }
     if (strip_prefix && at_text_start && !piece.empty() && piece[0] == ' ') {
-      out.append(piece, 1);
+      out.append(piece.substr(1));
     } else {
       out += piece;
     }
@@ -170,12 +173,12 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, const DecodeOptions&
 
 std::string Tokenizer::token_piece(int32_t id) const {
   check_id(id);
-  return impl_->pieces[static_cast<size_t>(id)];
+  return std::string(impl_->pieces[static_cast<size_t>(id)]);
 }
 
-const std::string& Tokenizer::token_text(int32_t id) const {
+std::string_view Tokenizer::token_text(int32_t id) const {
   check_id(id);
-  return vocab_->tokens[static_cast<size_t>(id)].text;
+  return vocab_->text(id);
 }
 
 bool Tokenizer::is_eog(int32_t id) const {

@@ -49,8 +49,9 @@ class Tokenizer {
   // The bytes one token stands for (special tokens: their text). Throws InvalidArgument for an
   // id outside the vocabulary.
   std::string token_piece(int32_t id) const;
-  // The vocabulary entry as stored in the file (U+2581 spaces, GPT-2 byte characters, ...).
-  const std::string& token_text(int32_t id) const;
+  // The vocabulary entry as stored in the file (U+2581 spaces, GPT-2 byte characters, ...);
+  // valid while the Tokenizer (or a copy of it) lives.
+  std::string_view token_text(int32_t id) const;
 
   int32_t n_vocab() const { return vocab_->size(); }
   int32_t bos() const { return vocab_->special.bos; }

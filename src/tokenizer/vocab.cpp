@@ -68,16 +68,13 @@ class Metadata {
     return convert(key, [&] { return &v->as_array(); });
   }
 
-  std::vector<std::string> strings(std::string_view key, const gguf::Array& a) const {
-    std::vector<std::string> out;
-    out.reserve(a.items.size());
-    for (size_t i = 0; i < a.items.size(); ++i) {
-      const gguf::Value& item = a.items[i];
-      const std::string* s = std::get_if<std::string>(&item.data);
-      if (!s) fail(key, "element " + std::to_string(i) + " is not a string");
-      out.push_back(*s);
-    }
-    return out;
+  // An array whose elements must be strings (GGUF arrays have one element type).
+  const gguf::Array* string_array(std::string_view key) const {
+    const gguf::Array* a = array(key);
+    if (a && a->elem_type() != gguf::ValueType::STRING)
+      fail(key, "holds " + std::string(gguf::value_type_name(a->elem_type())) +
+                    " elements, expected strings");
+    return a;
   }
 
  private:
@@ -96,44 +93,54 @@ Algorithm algorithm_for(const Metadata& meta, const std::string& model) {
 }
 
 void read_tokens(const Metadata& meta, Vocab& vocab) {
-  const gguf::Array* tokens = meta.array(key("tokens"));
-  if (!tokens) meta.fail(key("tokens"), "missing; the file has no vocabulary");
-  if (tokens->items.empty()) meta.fail(key("tokens"), "the vocabulary is empty");
-  if (tokens->items.size() > static_cast<size_t>(INT32_MAX))
+  const gguf::Array* texts = meta.string_array(key("tokens"));
+  if (!texts) meta.fail(key("tokens"), "missing; the file has no vocabulary");
+  if (texts->empty()) meta.fail(key("tokens"), "the vocabulary is empty");
+  if (texts->size() > static_cast<size_t>(INT32_MAX))
     meta.fail(key("tokens"), "more tokens than 32-bit ids can address");
-  std::vector<std::string> texts = meta.strings(key("tokens"), *tokens);
-  const size_t n = texts.size();
+  const size_t n = texts->size();
+  vocab.tokens.assign(n, TokenData{});
 
-  std::vector<float> scores(n, 0.0f);
   if (const gguf::Array* a = meta.array(key("scores"))) {
-    if (a->items.size() != n)
-      meta.fail(key("scores"), "has " + std::to_string(a->items.size()) + " entries for " +
+    if (a->size() != n)
+      meta.fail(key("scores"), "has " + std::to_string(a->size()) + " entries for " +
                                    std::to_string(n) + " tokens");
-    for (size_t i = 0; i < n; ++i)
-      scores[i] = static_cast<float>(meta.convert(key("scores"), [&] { return a->items[i].as_double(); }));
+    meta.convert(key("scores"), [&] {
+      for (size_t i = 0; i < n; ++i) vocab.tokens[i].score = static_cast<float>(a->double_at(i));
+      return 0;
+    });
   } else if (vocab.algorithm == Algorithm::SentencePieceBpe) {
     meta.fail(key("scores"), "missing; a SentencePiece ('llama') vocabulary needs piece scores");
   }
 
-  std::vector<TokenType> types(n, TokenType::Normal);
   if (const gguf::Array* a = meta.array(key("token_type"))) {
-    if (a->items.size() != n)
-      meta.fail(key("token_type"), "has " + std::to_string(a->items.size()) + " entries for " +
+    if (a->size() != n)
+      meta.fail(key("token_type"), "has " + std::to_string(a->size()) + " entries for " +
                                        std::to_string(n) + " tokens");
     for (size_t i = 0; i < n; ++i) {
-      const int64_t t = meta.convert(key("token_type"), [&] { return a->items[i].as_int(); });
+      const int64_t t = meta.convert(key("token_type"), [&] { return a->int_at(i); });
       if (t < 0 || t > static_cast<int64_t>(TokenType::Byte))
         meta.fail(key("token_type"), "token " + std::to_string(i) + " has unknown type " + std::to_string(t));
-      types[i] = static_cast<TokenType>(t);
+      vocab.tokens[i].type = static_cast<TokenType>(t);
     }
   }
 
-  vocab.tokens.resize(n);
+  // Empty entries exist in some converted vocabularies; give them a unique, unmatchable text.
+  auto empty_name = [](size_t i) { return "[EMPTY_" + std::to_string(i) + "]"; };
+  size_t bytes = 0;
   for (size_t i = 0; i < n; ++i) {
-    // Empty entries exist in some converted vocabularies; give them a unique, unmatchable text.
-    if (texts[i].empty()) texts[i] = "[EMPTY_" + std::to_string(i) + "]";
-    vocab.tokens[i] = TokenData{std::move(texts[i]), scores[i], types[i]};
+    const size_t len = texts->string_at(i).size();
+    bytes += len ? len : empty_name(i).size();
   }
+  meta.convert(key("tokens"), [&] {
+    vocab.texts = TextArena();
+    vocab.texts.reserve(n, bytes);
+    for (size_t i = 0; i < n; ++i) {
+      const std::string_view text = texts->string_at(i);
+      vocab.texts.push_back(text.empty() ? std::string_view(empty_name(i)) : text);
+    }
+    return 0;
+  });
 }
 
 // Reads an optional token id; "none" is absent, -1 or 0xFFFFFFFF. Out-of-range ids are errors.
@@ -214,18 +221,14 @@ bool is_special_type(TokenType t) {
 
 }  // namespace
 
-void index_vocab(Vocab& vocab, const std::vector<std::string>& merges_text) {
-  vocab.token_to_id.clear();
-  vocab.token_to_id.reserve(vocab.tokens.size());
+void index_vocab(Vocab& vocab, const gguf::Array* merges_text) {
+  vocab.token_to_id.build(vocab.texts, [&](int32_t id, int32_t first) {
+    throw FormatError(vocab.source + ": tokenizer metadata 'tokenizer.ggml.tokens': token " +
+                      std::to_string(id) + " repeats the text of token " + std::to_string(first));
+  });
   vocab.max_token_bytes = 0;
-  for (int32_t id = 0; id < vocab.size(); ++id) {
-    const std::string& text = vocab.tokens[static_cast<size_t>(id)].text;
-    auto [it, inserted] = vocab.token_to_id.emplace(text, id);
-    if (!inserted)
-      throw FormatError(vocab.source + ": tokenizer metadata 'tokenizer.ggml.tokens': token " +
-                        std::to_string(id) + " repeats the text of token " + std::to_string(it->second));
-    vocab.max_token_bytes = std::max(vocab.max_token_bytes, text.size());
-  }
+  for (int32_t id = 0; id < vocab.size(); ++id)
+    vocab.max_token_bytes = std::max(vocab.max_token_bytes, vocab.text(id).size());
 
   // Byte tokens: <0xXX> pieces for SentencePiece, the 256 byte characters for byte-level BPE.
   for (int b = 0; b < 256; ++b) {
@@ -238,26 +241,29 @@ void index_vocab(Vocab& vocab, const std::vector<std::string>& merges_text) {
     }
   }
 
-  vocab.merges.clear();
-  vocab.merges.reserve(merges_text.size());
-  for (size_t rank = 0; rank < merges_text.size(); ++rank) {
-    const std::string& merge = merges_text[rank];
+  vocab.merges = MergeTable();
+  const size_t n_merges = merges_text ? merges_text->size() : 0;
+  if (n_merges) vocab.merges.reserve(n_merges);
+  std::string joined;
+  for (size_t rank = 0; rank < n_merges; ++rank) {
+    const std::string_view merge = merges_text->string_at(rank);
     // The separator is the first space after the first character ("Ġ Ġ" splits in the middle).
     const size_t space = merge.find(' ', 1);
-    if (space == std::string::npos)
+    if (space == std::string_view::npos)
       throw FormatError(vocab.source + ": tokenizer metadata 'tokenizer.ggml.merges': entry " +
-                        std::to_string(rank) + " '" + merge + "' is not two tokens separated by a space");
-    const std::string_view left = std::string_view(merge).substr(0, space);
-    const std::string_view right = std::string_view(merge).substr(space + 1);
+                        std::to_string(rank) + " '" + std::string(merge) +
+                        "' is not two tokens separated by a space");
+    const std::string_view left = merge.substr(0, space);
+    const std::string_view right = merge.substr(space + 1);
     const int32_t l = vocab.find(left);
     const int32_t r = vocab.find(right);
-    std::string joined(left);
+    joined.assign(left);
     joined += right;
     const int32_t result = vocab.find(joined);
     // A merge whose halves or result are not tokens can never fire; it is skipped, as Hugging
     // Face would refuse such a rule rather than produce an id for it.
     if (l == kNoToken || r == kNoToken || result == kNoToken) continue;
-    vocab.merges.emplace(merge_key(l, r), MergeRule{static_cast<int32_t>(rank), result});
+    vocab.merges.insert(l, r, MergeRule{static_cast<int32_t>(rank), result});
   }
 
   vocab.special_ids.clear();
@@ -322,11 +328,10 @@ Vocab load_vocab(const gguf::File& file) {
   set_defaults(vocab);
   read_flags_and_ids(meta, vocab);
 
-  std::vector<std::string> merges;
+  const gguf::Array* merges = nullptr;
   if (vocab.algorithm == Algorithm::ByteLevelBpe) {
-    const gguf::Array* a = meta.array(key("merges"));
-    if (!a) meta.fail(key("merges"), "missing; a byte-level BPE ('gpt2') vocabulary needs its merges");
-    merges = meta.strings(key("merges"), *a);
+    merges = meta.string_array(key("merges"));
+    if (!merges) meta.fail(key("merges"), "missing; a byte-level BPE ('gpt2') vocabulary needs its merges");
   }
   index_vocab(vocab, merges);
   return vocab;

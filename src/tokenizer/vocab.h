@@ -1,14 +1,15 @@
 #pragma once
 // A tokenizer vocabulary as read from GGUF metadata (`tokenizer.ggml.*`), validated once at load
-// time and indexed with hash maps so encoding never searches linearly.
+// time and indexed with flat hash tables so encoding never searches linearly.
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "tokenizer/token_tables.h"
+
 namespace tandem::gguf {
+class Array;
 class File;
 }
 
@@ -30,18 +31,11 @@ enum class Algorithm {
   WordPiece,         // "bert": greedy longest-match over normalized words
 };
 
+// Per-token data besides the text, which lives in Vocab::texts.
 struct TokenData {
-  std::string text;
   float score = 0.0f;
   TokenType type = TokenType::Normal;
 };
-
-// Transparent hashing so lookups by string_view do not allocate.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using TokenIndex = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
 
 struct SpecialIds {
   int32_t bos = kNoToken;
@@ -54,15 +48,6 @@ struct SpecialIds {
   int32_t mask = kNoToken;
 };
 
-// A byte-level BPE merge, keyed by the ids of its two halves.
-struct MergeRule {
-  int32_t rank;
-  int32_t result;
-};
-inline uint64_t merge_key(int32_t left, int32_t right) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-}
-
 struct Vocab {
   std::string source;  // file name, for error messages
   Algorithm algorithm = Algorithm::SentencePieceBpe;
@@ -70,9 +55,12 @@ struct Vocab {
   std::string pre;    // tokenizer.ggml.pre, "default" when the file has none
   const PreTokenizerSpec* pre_spec = nullptr;  // byte-level BPE only
 
-  std::vector<TokenData> tokens;
-  TokenIndex token_to_id;
-  std::unordered_map<uint64_t, MergeRule> merges;  // byte-level BPE only
+  // Token texts as stored in the file, by id, in one buffer; empty entries some converted
+  // vocabularies carry are renamed "[EMPTY_<id>]" so that no two tokens share a text.
+  TextArena texts;
+  std::vector<TokenData> tokens;  // by id, parallel to `texts`
+  TextIndex token_to_id;          // filled by index_vocab
+  MergeTable merges;              // byte-level BPE only
   int32_t byte_tokens[256];  // SentencePiece <0xXX> ids, or the byte-level character ids
   size_t max_token_bytes = 0;
 
@@ -89,10 +77,8 @@ struct Vocab {
   bool strip_accents = false;     // WordPiece normalizer
 
   int32_t size() const { return static_cast<int32_t>(tokens.size()); }
-  int32_t find(std::string_view text) const {
-    auto it = token_to_id.find(text);
-    return it == token_to_id.end() ? kNoToken : it->second;
-  }
+  int32_t find(std::string_view text) const { return token_to_id.find(texts, text); }
+  std::string_view text(int32_t id) const { return texts[static_cast<size_t>(id)]; }
   TokenType type(int32_t id) const { return tokens[static_cast<size_t>(id)].type; }
 };
 
@@ -100,9 +86,9 @@ struct Vocab {
 // and the key for missing or inconsistent metadata, an unsupported model or an unknown pre-tokenizer.
 Vocab load_vocab(const gguf::File& file);
 
-// Finishes a Vocab whose `tokens`, `model`, `pre` and flags are filled in: builds indexes, byte
-// tables and special-token lists. `merges_text` holds "left right" merge strings (gpt2 only).
-// Used by load_vocab and by tests that build vocabularies in memory.
-void index_vocab(Vocab& vocab, const std::vector<std::string>& merges_text);
+// Finishes a Vocab whose `texts`, `tokens`, `model`, `pre` and flags are filled in: builds the
+// text index, byte tables and special-token lists, and (gpt2 only) the merge table from
+// `merges_text`, "left right" merge strings in rank order (null: none).
+void index_vocab(Vocab& vocab, const gguf::Array* merges_text);
 
 }  // namespace tandem::tokenizer

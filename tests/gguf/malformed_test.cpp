@@ -144,6 +144,13 @@ TEST(GgufMalformed, InvalidBool) {
   Bytes b = header(0, 1);
   b.str("k").u32(static_cast<uint32_t>(ValueType::BOOL)).u8(2).zeros(8);
   expect_rejected(b, "bool");
+  // Inside an array the error names the offending element's offset.
+  Bytes arr = header(0, 1);
+  arr.str("k").u32(kTypeArray).u32(static_cast<uint32_t>(ValueType::BOOL)).u64(3);
+  const size_t third = arr.size() + 2;
+  arr.u8(1).u8(0).u8(7).zeros(8);
+  expect_rejected(arr, "invalid bool value 7");
+  expect_rejected(arr, "(at offset " + std::to_string(third) + ")");
 }
 
 TEST(GgufMalformed, DuplicateKey) {

@@ -78,14 +78,16 @@ TEST(GgufRoundTrip, EveryValueTypeSurvives) {
   EXPECT_EQ(f.find("u16")->type, ValueType::UINT16);
   EXPECT_EQ(f.find("f32")->type, ValueType::FLOAT32);
   const Array& nested = f.find("nested")->as_array();
-  ASSERT_EQ(nested.elem_type, ValueType::ARRAY);
-  ASSERT_EQ(nested.items.size(), 3u);
-  EXPECT_EQ(nested.items[0].as_array().elem_type, ValueType::INT32);
-  EXPECT_EQ(nested.items[0].as_array().items[1].as_int(), 2);
-  EXPECT_EQ(nested.items[1].as_array().items[0].as_string(), "x");
-  const Array& deep = nested.items[2].as_array().items[0].as_array();
-  EXPECT_EQ(deep.elem_type, ValueType::FLOAT32);
-  EXPECT_EQ(deep.items[0].as_double(), 7.0);
+  ASSERT_EQ(nested.elem_type(), ValueType::ARRAY);
+  ASSERT_EQ(nested.size(), 3u);
+  EXPECT_EQ(nested.array_at(0).elem_type(), ValueType::INT32);
+  EXPECT_EQ(nested.array_at(0).int_at(1), 2);
+  EXPECT_EQ(nested.array_at(1).string_at(0), "x");
+  const Array& deep = nested.array_at(2).array_at(0);
+  EXPECT_EQ(deep.elem_type(), ValueType::FLOAT32);
+  EXPECT_EQ(deep.double_at(0), 7.0);
+  EXPECT_EQ(deep.at(0).type, ValueType::FLOAT32);
+  EXPECT_EQ(nested.at(1).as_array().string_at(0), "x");  // at() copies a nested array whole
 
   // Writing what we read gives the same bytes.
   Writer again;
@@ -239,8 +241,68 @@ TEST(GgufWriter, RejectsInconsistentInput) {
   EXPECT_THROW(w.add_tensor("t", tensor::Type::F32, {-1}, {}), InvalidArgument);
   w.add_tensor("t", tensor::Type::F32, {1}, std::vector<uint8_t>(4));
   EXPECT_THROW(w.add_tensor("t", tensor::Type::F32, {1}, std::vector<uint8_t>(4)), InvalidArgument);
-  w.set("bad", Value::array(ValueType::INT32, {Value::str("not an int")}));
+  // An array's elements must have its element type; this is checked when it is built.
+  EXPECT_THROW(Value::array(ValueType::INT32, {Value::str("not an int")}), InvalidArgument);
+  EXPECT_THROW(Value::array(ValueType::UINT8, {Value{ValueType::UINT8, int64_t{1}}}),
+               InvalidArgument);  // right type, wrong payload
+  Array strings(ValueType::STRING);
+  EXPECT_THROW(strings.push_back(Value::u8(1)), InvalidArgument);
+  EXPECT_THROW(strings.append_raw_scalars(nullptr, 0), InvalidArgument);
+  w.set("bad", Value{ValueType::UINT8, std::string("x")});
   EXPECT_THROW(w.to_bytes(), InvalidArgument);
+}
+
+TEST(GgufArray, TypedStorageAndCheckedElementAccess) {
+  Value ints = Value::array(ValueType::INT16, {Value::i16(-3), Value::i16(7)});
+  const Array& a = ints.as_array();
+  EXPECT_EQ(a.raw_scalars().size(), 4u);  // two elements at their file width, no Values
+  EXPECT_EQ(a.int_at(0), -3);
+  EXPECT_EQ(a.double_at(1), 7.0);
+  EXPECT_EQ(a.at(0).type, ValueType::INT16);
+  EXPECT_THROW(a.uint_at(0), FormatError);  // negative into unsigned
+  EXPECT_THROW(a.string_at(0), FormatError);
+  EXPECT_THROW(a.bool_at(0), FormatError);
+  EXPECT_THROW(a.array_at(0), FormatError);
+
+  Value strs = Value::str_array({"alpha", "", "\xe2\x96\x81" "b"});
+  const Array& s = strs.as_array();
+  EXPECT_EQ(s.size(), 3u);
+  EXPECT_EQ(s.string_at(0), "alpha");
+  EXPECT_EQ(s.string_at(1), "");
+  EXPECT_EQ(s.string_at(2), "\xe2\x96\x81" "b");
+  EXPECT_EQ(s.at(0).as_string(), "alpha");
+  EXPECT_THROW(s.int_at(0), FormatError);
+  EXPECT_THROW(s.double_at(0), FormatError);
+  try {
+    s.int_at(0);
+  } catch (const FormatError& e) {
+    EXPECT_STREQ(e.what(), "expected an integer, found string");
+  }
+
+  Value copy = strs;  // a Value owns its elements: copies stay valid on their own
+  strs = Value::u8(0);
+  EXPECT_EQ(copy.as_array().string_at(2), "\xe2\x96\x81" "b");
+}
+
+TEST(GgufArray, LargeStringArrayRoundTripsThroughAFile) {
+  // A vocabulary-sized array: every string survives, and reading it back keeps one character
+  // buffer rather than one object per string.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 100000; ++i) texts.push_back("tok" + std::to_string(i * 7919));
+  Writer w;
+  w.set("tokenizer.ggml.tokens", Value::str_array(texts));
+  w.set("tokenizer.ggml.token_type", Value::i32_array(std::vector<int32_t>(texts.size(), 1)));
+  std::vector<uint8_t> bytes = w.to_bytes();
+  File f = File::parse(bytes.data(), bytes.size(), "big.gguf");
+  const Array& a = f.find("tokenizer.ggml.tokens")->as_array();
+  ASSERT_EQ(a.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); i += 997) EXPECT_EQ(a.string_at(i), texts[i]);
+  EXPECT_EQ(a.string_at(texts.size() - 1), texts.back());
+  EXPECT_EQ(f.get_array<std::string>("tokenizer.ggml.tokens"), texts);
+  EXPECT_EQ(f.find("tokenizer.ggml.token_type")->as_array().raw_scalars().size(), 4 * texts.size());
+  Writer again;
+  for (const auto& [k, v] : f.metadata()) again.set(k, v);
+  EXPECT_EQ(again.to_bytes(), bytes);
 }
 
 TEST(GgufWriter, WritesAtomicallyAndOpenMapsTheFile) {

@@ -64,7 +64,7 @@ std::string describe(const Tokenizer& tok, const std::vector<int32_t>& ids) {
   std::string s;
   for (int32_t id : ids) {
     s += std::to_string(id);
-    if (id >= 0 && id < tok.n_vocab()) s += "'" + tok.token_text(id) + "'";
+    if (id >= 0 && id < tok.n_vocab()) s += "'" + std::string(tok.token_text(id)) + "'";
     s += ' ';
   }
   return s;

@@ -96,6 +96,38 @@ TEST(VocabErrors, WrongValueTypeNamesTheKey) {
   EXPECT_NE(load_error(w).find("tokenizer.ggml.tokens"), std::string::npos);
 }
 
+TEST(VocabErrors, TokensThatAreNotStringsNameTheKey) {
+  gguf::Writer w = test::spm_writer();
+  w.set("tokenizer.ggml.tokens", gguf::Value::i32_array(std::vector<int32_t>(test::spm_tokens().size(), 1)));
+  const std::string msg = load_error(w);
+  EXPECT_NE(msg.find("'tokenizer.ggml.tokens'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected strings"), std::string::npos) << msg;
+}
+
+TEST(VocabErrors, ScoresThatAreNotNumbersNameTheKey) {
+  gguf::Writer w = test::spm_writer();
+  w.set("tokenizer.ggml.scores",
+        gguf::Value::str_array(std::vector<std::string>(test::spm_tokens().size(), "x")));
+  const std::string msg = load_error(w);
+  EXPECT_NE(msg.find("'tokenizer.ggml.scores'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a number"), std::string::npos) << msg;
+}
+
+TEST(VocabErrors, EmptyTokenTextsGetUniqueNames) {
+  // Some converted vocabularies hold empty entries; two of them must not count as a repeat.
+  std::vector<test::TokenSpec> tokens = test::spm_tokens();
+  const auto first = static_cast<int32_t>(tokens.size());
+  tokens.push_back({"", 0, 5});
+  tokens.push_back({"", 0, 5});
+  gguf::Writer w = test::spm_writer();
+  test::set_tokens(w, tokens);
+  const Tokenizer tok = test::load(w);  // the File is gone by now: the Tokenizer owns its texts
+  EXPECT_EQ(tok.token_text(first), "[EMPTY_" + std::to_string(first) + "]");
+  EXPECT_EQ(tok.token_text(first + 1), "[EMPTY_" + std::to_string(first + 1) + "]");
+  EXPECT_EQ(tok.token_text(259), "\xE2\x96\x81" "a");
+  EXPECT_EQ(tok.token_piece(259), " a");
+}
+
 TEST(VocabErrors, DuplicateTokenText) {
   std::vector<test::TokenSpec> tokens = test::spm_tokens();
   tokens.push_back(tokens[260]);
