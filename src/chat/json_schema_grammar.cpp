@@ -44,9 +44,29 @@ std::string sanitize(std::string_view hint) {
   return out;
 }
 
+// additionalProperties sees only the properties declared next to it. When one side of a merge
+// closes its object (false, or a schema) and the other declares names it does not, the merged
+// rule would generate objects the caller's schema rejects: refuse instead.
+void check_closed_merge(const json& closed, const json& other, const std::string& where) {
+  auto ap = closed.find("additionalProperties");
+  if (ap == closed.end() || *ap == true) return;
+  auto names = other.find("properties");
+  if (names == other.end() || !names->is_object()) return;
+  auto own = closed.find("properties");
+  for (const auto& [name, sub] : names->items()) {
+    if (own == closed.end() || !own->is_object() || !own->contains(name)) {
+      throw InvalidArgument("JSON schema " + where + ": property '" + name +
+                            "' is declared where another part's additionalProperties forbids it "
+                            "(additionalProperties does not see properties of allOf/anyOf parts)");
+    }
+  }
+}
+
 // Shallow merge for allOf and for keywords next to anyOf/oneOf.
 void merge_into(json& target, const json& source, const std::string& where) {
   if (!source.is_object()) throw InvalidArgument("JSON schema " + where + ": expected an object");
+  check_closed_merge(target, source, where);
+  check_closed_merge(source, target, where);
   for (const auto& [key, value] : source.items()) {
     if (!target.contains(key)) {
       target[key] = value;

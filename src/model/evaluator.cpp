@@ -52,7 +52,8 @@ void Evaluator::rms_norm_rows(const float* x, const std::vector<float>& w, int64
     kernels::rms_norm(x + t * d, w.data(), d, model_.hparams().rms_eps, out + t * d);
 }
 
-const ForwardOutput& Evaluator::forward(std::span<const BatchToken> batch, KvStore& kv) {
+const ForwardOutput& Evaluator::forward(std::span<const BatchToken> batch, KvStore& kv,
+                                        ForwardOutputs outputs) {
   const HParams& hp = model_.hparams();
   if (batch.empty()) throw InvalidArgument("forward: empty batch");
   const KvShape want = model_.kv_shape();
@@ -82,7 +83,7 @@ const ForwardOutput& Evaluator::forward(std::span<const BatchToken> batch, KvSto
     attention_block(il, batch, kv);
     ffn_block(il, n);
   }
-  compute_output(batch);
+  compute_output(batch, outputs);
   return out_;
 }
 
@@ -190,20 +191,22 @@ void Evaluator::ffn_block(int64_t il, int64_t n) {
   }
 }
 
-void Evaluator::compute_output(std::span<const BatchToken> batch) {
+void Evaluator::compute_output(std::span<const BatchToken> batch, ForwardOutputs outputs) {
   const HParams& hp = model_.hparams();
   out_.batch_index.clear();
   for (size_t t = 0; t < batch.size(); ++t)
     if (batch[t].want_logits) out_.batch_index.push_back(static_cast<int32_t>(t));
   const int64_t rows = static_cast<int64_t>(out_.batch_index.size());
   out_.hidden.resize(static_cast<size_t>(rows * hp.n_embd));
-  out_.logits.resize(static_cast<size_t>(rows * hp.n_vocab));
+  const bool want_logits = outputs == ForwardOutputs::LogitsAndHidden;
+  out_.logits.resize(want_logits ? static_cast<size_t>(rows * hp.n_vocab) : 0);
   if (rows == 0) return;
 
   for (int64_t r = 0; r < rows; ++r)
     kernels::rms_norm(x_.data() + out_.batch_index[static_cast<size_t>(r)] * hp.n_embd,
                       model_.weights().output_norm.data(), hp.n_embd, hp.rms_eps,
                       out_.hidden.data() + r * hp.n_embd);
+  if (!want_logits) return;
   kernels::matmul(model_.weights().output, out_.hidden.data(), rows, out_.logits.data(), pool_);
   if (hp.final_softcap > 0) softcap(out_.logits.data(), rows * hp.n_vocab, hp.final_softcap);
 }

@@ -29,6 +29,11 @@ struct ForwardOutput {
   }
 };
 
+// What forward() computes for the rows with want_logits. HiddenOnly skips the vocabulary
+// projection (ForwardOutput::logits is left empty): embeddings need only the hidden states, and
+// the lm head over a 150k vocabulary is the largest single matmul of a small model.
+enum class ForwardOutputs { LogitsAndHidden, HiddenOnly };
+
 class Evaluator {
  public:
   // Both must outlive the Evaluator. Not thread-safe: one forward at a time.
@@ -38,13 +43,14 @@ class Evaluator {
   // and hidden states of the tokens with want_logits (valid until the next call). Throws
   // InvalidArgument for a bad token id, a position that does not extend its sequence, or a full
   // cache, before any state changes.
-  const ForwardOutput& forward(std::span<const BatchToken> batch, KvStore& kv);
+  const ForwardOutput& forward(std::span<const BatchToken> batch, KvStore& kv,
+                               ForwardOutputs outputs = ForwardOutputs::LogitsAndHidden);
 
  private:
   void embed(std::span<const BatchToken> batch);
   void attention_block(int64_t il, std::span<const BatchToken> batch, KvStore& kv);
   void ffn_block(int64_t il, int64_t n);
-  void compute_output(std::span<const BatchToken> batch);
+  void compute_output(std::span<const BatchToken> batch, ForwardOutputs outputs);
   void project_qkv(const LayerWeights& lw, int64_t n);
   void rms_norm_rows(const float* x, const std::vector<float>& w, int64_t n, float* out) const;
 

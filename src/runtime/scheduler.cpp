@@ -48,6 +48,14 @@ Scheduler::Scheduler(const LoadedModel& model, const SchedulerOptions& options)
 
 Scheduler::~Scheduler() { shutdown(std::chrono::steady_clock::now()); }
 
+size_t Scheduler::estimate_kv_bytes(const LoadedModel& model, const SchedulerOptions& options) {
+  const SchedulerOptions o = checked(options);
+  const int64_t cells = cache_cells(o, pick_context(*model.model, o.n_ctx));
+  const model::KvShape shape = model.model->kv_shape();
+  const size_t per_cell = tensor::row_bytes(o.kv_type, shape.k_width()) + tensor::row_bytes(o.kv_type, shape.v_width());
+  return static_cast<size_t>(shape.n_layer * cells) * per_cell;
+}
+
 bool Scheduler::submit(std::vector<SequenceSpec> sequences, int priority) {
   if (sequences.empty()) throw InvalidArgument("a request needs at least one sequence");
   if (static_cast<int64_t>(sequences.size()) > options_.n_slots)

@@ -105,6 +105,11 @@ class Scheduler {
 
   int64_t n_ctx() const { return n_ctx_; }
   int32_t n_slots() const { return options_.n_slots; }
+  // Bytes of the KV cache this scheduler allocated (every slot's context plus the prefix cache).
+  size_t kv_bytes() const { return kv_.bytes(); }
+  // What kv_bytes() would be for a scheduler over `model` with `options`, without allocating it
+  // (the catalog checks its memory budget before loading). Throws like the constructor.
+  static size_t estimate_kv_bytes(const LoadedModel& model, const SchedulerOptions& options);
 
   // Queues one request: its sequences are admitted together once that many slots are free.
   // Returns false (nothing queued) when max_queue requests already wait, or after shutdown began.

@@ -1,8 +1,10 @@
 #include "server/local_backend.h"
 
 #include <random>
+#include <type_traits>
 #include <vector>
 
+#include "server/api_error.h"
 #include "server/local_request.h"
 #include "util/error.h"
 
@@ -165,12 +167,22 @@ BackendStats LocalBackend::stats() const {
   return b;
 }
 
+std::uint64_t LocalBackend::memory_bytes() const {
+  return model_->loaded().file->file_size() + scheduler_->kv_bytes();
+}
+
 std::shared_ptr<Generation> LocalBackend::start(GenerationRequest request) {
+  auto generation = std::make_shared<Generation>(request.stream_buffer_events);
+  start_into(std::move(request), generation);
+  return generation;
+}
+
+void LocalBackend::start_into(GenerationRequest request, std::shared_ptr<Generation> generation) {
   if (state_.load() != BackendState::Ready) throw Unavailable("the engine is not accepting requests");
   PreparedRequest prepared = prepare_request(*model_, request, seed_counter_.fetch_add(0x9E3779B97F4A7C15ull));
 
   auto state = std::make_shared<RequestState>();
-  state->generation = std::make_shared<Generation>(request.stream_buffer_events);
+  state->generation = std::move(generation);
   state->usage.prompt_tokens = prepared.prompt_tokens;
   state->remaining = static_cast<int>(prepared.choices.size());
 
@@ -196,11 +208,32 @@ std::shared_ptr<Generation> LocalBackend::start(GenerationRequest request) {
                         " requests waiting); retry later",
                     options_.retry_after_seconds);
   }
-  return state->generation;
 }
 
-EmbeddingResult LocalBackend::embed(const EmbeddingRequest&) {
-  throw InvalidArgument("this server does not compute embeddings for model '" + options_.model_id + "'");
+EmbeddingResult LocalBackend::embed(const EmbeddingRequest& request) {
+  if (state_.load() != BackendState::Ready) throw Unavailable("the engine is not accepting requests");
+  std::call_once(embedder_once_, [this] {
+    runtime::EmbedderOptions o;
+    o.n_ctx = scheduler_->n_ctx();
+    o.threads = options_.scheduler.threads;
+    o.kv_type = options_.scheduler.kv_type;
+    embedder_ = std::make_unique<runtime::Embedder>(model_->loaded(), o);
+  });
+  const std::int64_t n_embd = embedder_->n_embd();
+  if (request.dimensions && (*request.dimensions < 1 || *request.dimensions > n_embd)) {
+    throw bad_request("dimensions must be between 1 and " + std::to_string(n_embd) + " for model '" +
+                          options_.model_id + "', got " + std::to_string(*request.dimensions),
+                      "dimensions");
+  }
+  static_assert(std::is_same_v<Prompt, runtime::EmbeddingInput>);
+  runtime::EmbeddingBatch batch;
+  try {
+    batch = embedder_->embed(request.inputs, request.dimensions);
+  } catch (const InvalidArgument& e) {
+    // dimensions were checked above: what is left is about the inputs (empty, too long, bad ids).
+    throw bad_request(e.what(), "input");
+  }
+  return EmbeddingResult{std::move(batch.vectors), batch.tokens};
 }
 
 void LocalBackend::drain(std::chrono::milliseconds timeout) {

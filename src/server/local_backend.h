@@ -17,8 +17,10 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
+#include "runtime/embedder.h"
 #include "runtime/scheduler.h"
 #include "runtime/serving_model.h"
 #include "server/backend.h"
@@ -41,12 +43,18 @@ class LocalBackend : public Backend {
   std::vector<ModelInfo> models() const override;
   BackendStats stats() const override;
   std::shared_ptr<Generation> start(GenerationRequest request) override;
+  // start() into a Generation the caller made: CatalogBackend hands one to the client before the
+  // model has loaded and starts it here once it has. Throws like start(); the Generation then
+  // has no terminal event (the caller pushes the error).
+  void start_into(GenerationRequest request, std::shared_ptr<Generation> generation);
   EmbeddingResult embed(const EmbeddingRequest& request) override;
 
   // Stop accepting, let queued and running requests finish until `timeout`, then fail the rest.
   void drain(std::chrono::milliseconds timeout);
 
   const runtime::Scheduler& scheduler() const { return *scheduler_; }
+  // Memory this backend holds: the model file (mapped) plus the KV cache.
+  std::uint64_t memory_bytes() const;
   const runtime::ServingModel& model() const { return *model_; }
 
  private:
@@ -56,6 +64,11 @@ class LocalBackend : public Backend {
   std::atomic<BackendState> state_{BackendState::Loading};
   std::atomic<uint64_t> seed_counter_;
   std::int64_t created_;
+  // Embeddings (embed()): made on first use, so a server that never embeds holds no second
+  // thread pool. runtime::Embedder serializes its calls and computes on its own pool of the
+  // scheduler's thread count, competing with generation for cores (see runtime/embedder.h).
+  std::once_flag embedder_once_;
+  std::unique_ptr<runtime::Embedder> embedder_;
 };
 
 // The name a model file is served under: its file name without directories and ".gguf".

@@ -44,12 +44,12 @@ const std::vector<SchemaCase>& cases() {
                    "minItems":1,"maxItems":3}},
            "required":["name","age"],"additionalProperties":false})",
        {R"({"name":"Bo","age":42})", R"({ "name": "Ann", "age": 0, "email": null })",
-        "{\n  \"name\": \"\\u00e9\",\n  \"age\": 150,\n  \"tags\": [\"a\", \"c d\"]\n}"},
+        "{\n\"name\": \"\\u00e9\",\n\"age\": 150,\t\"tags\": [\"a\", \"c d\"]\n}"},
        {R"({"age":42,"name":"Bo"})", R"({"name":"Bo"})", R"({"name":"Bo","age":151})",
         R"({"name":"Bo","age":-1})", R"({"name":"123456789","age":1})",
         R"({"name":"Bo","age":1,"tags":[]})", R"({"name":"Bo","age":1,"tags":["x"]})",
         R"({"name":"Bo","age":1,"extra":1})", R"({"name":"Bo","age":01})",
-        "{\"name\":\"Bo\",\"age\":1" + std::string(30, ' ') + "}"}},
+        "{\"name\":\"Bo\",\"age\":1" + std::string(30, ' ') + "}", "{\n  \"name\":\"Bo\",\"age\":1}"}},
       {"numbers",
        R"({"type":"object","properties":{"i":{"type":"integer","minimum":-20,"exclusiveMaximum":1000},
            "x":{"type":"number","minimum":-2.5,"maximum":7},"n":{"type":"number"}},
@@ -196,10 +196,29 @@ TEST(JsonSchema, ResponseFormats) {
   EXPECT_THROW(response_format_to_grammar({{"type", "yaml"}}), tandem::InvalidArgument);
 }
 
+// additionalProperties does not see the properties of allOf/anyOf parts: {"allOf":[{a},{b}],
+// "additionalProperties":false} accepts no object with a or b, so merging it is refused rather
+// than generating objects python-jsonschema rejects (found by tests/runtime/schema_outputs_test.py).
+TEST(JsonSchema, ClosedObjectsDoNotMergeOtherPartsProperties) {
+  const char* refused[] = {
+      R"({"allOf":[{"properties":{"a":{"type":"integer"}}},{"properties":{"b":{"type":"integer"}}}],
+          "additionalProperties":false})",
+      R"({"allOf":[{"properties":{"a":{"type":"integer"}},"additionalProperties":false},
+                   {"properties":{"b":{"type":"integer"}}}]})",
+      R"({"properties":{"a":{"type":"integer"}},"additionalProperties":false,
+          "anyOf":[{"properties":{"b":{"type":"integer"}}},{"properties":{"a":{"const":1}}}]})"};
+  for (const char* schema : refused)
+    EXPECT_THROW(json_schema_to_grammar(ordered_json::parse(schema)), tandem::InvalidArgument) << schema;
+  // Parts that declare what the closed part declares still merge.
+  auto g = schema_grammar(R"({"allOf":[{"properties":{"a":{"type":"integer"},"b":{"type":"boolean"}},
+      "required":["a"],"additionalProperties":false},{"properties":{"a":{"type":"integer"}},"required":["a"]}]})");
+  EXPECT_TRUE(grammar_accepts(g, R"({"a":1,"b":true})"));
+}
+
 TEST(JsonSchema, WhitespaceIsBounded) {
   auto g = schema_grammar(R"({"type":"object"})");
   GrammarMatcher m(g);
-  ASSERT_TRUE(m.accept("{" + std::string(20, ' ')));
+  ASSERT_TRUE(m.accept("{" + std::string(JsonSchemaOptions{}.max_whitespace, ' ')));
   EXPECT_FALSE(m.accept(" "));
 }
 

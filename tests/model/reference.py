@@ -1,12 +1,13 @@
 """Independent NumPy (float64) forward pass of the architectures tandem supports, for golden tests.
 
-usage: reference.py MODEL.gguf DUMP_DIR TOKENS N_CTX OUT.bin [exact|actq]
+usage: reference.py MODEL.gguf DUMP_DIR TOKENS N_CTX OUT.bin [exact|actq] [hidden]
   TOKENS: comma-separated prompt ids (one sequence, positions 0..n-1)
   N_CTX:  context size the engine runs with (chooses long/short RoPE factors of long-rope models)
   actq:   also round the input of every quantized-weight matmul to 8 bits the way the engine's
           kernels do (Q8_0 blocks of 32 with an f16 scale; Q8_K blocks of 256 for k-quants), to
           show that this rounding is the whole difference for quantized weights.
-Writes float64 logits, n_tokens x n_vocab, to OUT.bin.
+Writes float64 logits, n_tokens x n_vocab, to OUT.bin; with `hidden`, the final hidden states
+(after the output norm, n_tokens x n_embd) instead, for the embedding tests.
 
 Written from the published model definitions (matrix form with a causal mask over the whole
 prompt), sharing no code with the C++ engine; only the dequantized values of k-quant weights come
@@ -97,6 +98,7 @@ def rope(x, positions, n_rot, base, freq_scale, factors, mscale, neox):
 def main():
     model_path, dump_dir, tokens_arg, n_ctx_arg, out_path = sys.argv[1:6]
     emulate_act_quant = len(sys.argv) > 6 and sys.argv[6] == "actq"
+    want_hidden = "hidden" in sys.argv[7:]
     g = GGUF(model_path, dump_dir)
 
     def matmul(x, name):
@@ -202,6 +204,9 @@ def main():
         x = x + ffn
 
     x = rms_norm(x, g.tensor("output_norm.weight"), eps)
+    if want_hidden:
+        x.astype("<f8").tofile(out_path)
+        return
     logits = matmul(x, "output.weight" if g.has("output.weight") else "token_embd.weight")
     if final_cap:
         logits = final_cap * np.tanh(logits / final_cap)

@@ -209,6 +209,149 @@ def test_drain(srv):
     check(code == 0, f"tandem serve exits 0 after draining (got {code})")
 
 
+def test_embeddings(srv, binary, model):
+    """POST /v1/embeddings on the real engine: unit-length vectors, text == its token ids, a batch
+    == each input alone, base64 == float, dimensions, errors, and generation running alongside."""
+    import base64
+    import math
+    import struct
+
+    def embed(inp, **extra):
+        body = {"model": srv.model, "input": inp}
+        body.update(extra)
+        status, _, data = srv.request("POST", "/v1/embeddings", body)
+        return status, json.loads(data)
+
+    def close(a, b, tol=1e-5):
+        return len(a) == len(b) and max(abs(x - y) for x, y in zip(a, b)) <= tol
+
+    f32 = lambda xs: [struct.unpack("<f", struct.pack("<f", x))[0] for x in xs]
+
+    status, r = embed("Once upon a time")
+    check(status == 200 and r.get("object") == "list", f"embeddings of a string: 200 list (got {status})")
+    vec = r["data"][0]["embedding"]
+    check(r["data"][0]["object"] == "embedding" and r["data"][0]["index"] == 0, "embedding object and index")
+    check(abs(math.sqrt(sum(x * x for x in vec)) - 1) < 1e-5, f"embedding is unit length ({len(vec)} dims)")
+    n_tokens = r["usage"]["prompt_tokens"]
+    check(n_tokens > 1 and r["usage"]["total_tokens"] == n_tokens, f"usage counts the tokens ({n_tokens})")
+    check(embed("Once upon a time")[1]["data"][0]["embedding"] == vec, "same text, identical vector")
+
+    ids = [int(t) for t in subprocess.run([binary, "tokenize", model, "Once upon a time", "--ids",
+                                           "--no-parse-special"], capture_output=True, text=True,
+                                          check=True).stdout.split()]
+    status, r = embed(ids)
+    check(status == 200 and r["data"][0]["embedding"] == vec and r["usage"]["prompt_tokens"] == len(ids),
+          "token ids (with BOS, as `tandem tokenize` gives them) embed to the text's vector")
+
+    texts = ["Once upon a time", "The little dog ran to the park", "Lily", "Once upon a time"]
+    status, r = embed(texts)
+    got = [d["embedding"] for d in r["data"]]
+    check(status == 200 and [d["index"] for d in r["data"]] == [0, 1, 2, 3], "array of strings: one per input, in order")
+    alone = [embed(t)[1]["data"][0]["embedding"] for t in texts]
+    check(all(close(g, a) for g, a in zip(got, alone)), "a batch of inputs equals each input alone (1e-5)")
+    check(r["usage"]["prompt_tokens"] == sum(embed(t)[1]["usage"]["prompt_tokens"] for t in texts),
+          "batch usage is the sum of the inputs' tokens")
+    status, r = embed([ids, ids[:2]])
+    check(status == 200 and len(r["data"]) == 2 and close(r["data"][0]["embedding"], vec),
+          "array of token-id arrays")
+
+    status, r = embed(texts, encoding_format="base64")
+    decoded = []
+    for d in r["data"]:
+        raw = base64.b64decode(d["embedding"])
+        decoded.append(list(struct.unpack("<%df" % (len(raw) // 4), raw)))
+    check(status == 200 and all(d == f32(g) for d, g in zip(decoded, got)),
+          "base64 decodes to exactly the float output")
+
+    status, r = embed("Once upon a time", dimensions=16)
+    cut = r["data"][0]["embedding"] if status == 200 else []
+    head = vec[:16]
+    norm = math.sqrt(sum(x * x for x in head))
+    check(len(cut) == 16 and close(cut, [x / norm for x in head]),
+          "dimensions keeps the first components, renormalized")
+
+    status, r = embed("Once upon a time", dimensions=len(vec) + 1)
+    check(status == 400 and r["error"].get("param") == "dimensions" and str(len(vec)) in r["error"]["message"],
+          f"dimensions above the model's size is a 400 naming the param and limit (got {status})")
+    status, r = embed("Once upon a time", dimensions=0)
+    check(status == 400 and r["error"].get("param") == "dimensions", "dimensions 0 is a 400")
+    status, r = embed("")
+    check(status == 400, "an empty input string is a 400")
+    status, r = embed("hello there " * 400)
+    check(status == 400 and "512" in r["error"]["message"], "an input longer than the context is a 400 naming it")
+    status, r = embed([1, 999999])
+    check(status == 400 and "vocabulary" in r["error"]["message"], "a token id outside the vocabulary is a 400")
+    status, _, _ = srv.request("POST", "/v1/embeddings", {"model": "no-such-model", "input": "x"})
+    check(status == 404, "an unknown model is a 404")
+
+    # Embeddings while the engine generates: both finish, the embedding unchanged.
+    result = {}
+    t = threading.Thread(target=lambda: result.update(c=srv.complete("Once upon a time", 120)))
+    t.start()
+    during = [embed(texts[1])[1]["data"][0]["embedding"] for _ in range(5)]
+    t.join()
+    check(result["c"][0] == 200 and all(d == alone[1] for d in during),
+          "embeddings during a generation: both succeed, vectors unchanged")
+
+
+def test_models_dir(binary, model):
+    """--models-dir: two catalog models (copies of the shared model) served in turn with
+    --max-models 1 (each switch unloads the other), listed loaded or not; a file added while
+    serving is found; a corrupt file fails only its own request; unknown ids are 404."""
+    import os
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="tandem-models-dir-")
+    srv = None
+    try:
+        for name in ("story-a", "story-b"):
+            shutil.copyfile(model, os.path.join(d, name + ".gguf"))
+        srv = Server(binary, model, "--models-dir", d, "--max-models", "1", "-P", "2")
+
+        def listing():
+            _, _, body = srv.request("GET", "/v1/models")
+            return {m["id"]: m for m in json.loads(body)["data"]}
+
+        def complete(name, max_tokens=16):
+            return srv.request("POST", "/v1/completions",
+                               {"model": name, "prompt": "Once upon a time", "max_tokens": max_tokens,
+                                "temperature": 0, "seed": 1})
+
+        models = listing()
+        check({"story-a", "story-b", srv.model} <= set(models), f"the catalog lists every model ({sorted(models)})")
+        check(models["story-a"].get("loaded") is False and models["story-a"].get("size_bytes", 0) > 0,
+              "an unused catalog model is listed unloaded, with its size")
+        _, _, pinned = complete(srv.model)
+        expected = json.loads(pinned)["choices"][0]["text"]
+        for turn, name in enumerate(["story-a", "story-b", "story-a"]):
+            status, _, body = complete(name)
+            text = json.loads(body)["choices"][0]["text"] if status == 200 else body
+            check(status == 200 and text == expected, f"turn {turn}: '{name}' loads on first use and answers ({status})")
+            models = listing()
+            others = [m for m in models if m != name and models[m].get("loaded")]
+            check(models[name].get("loaded") is True and not others,
+                  f"turn {turn}: only '{name}' is loaded under --max-models 1 (also loaded: {others})")
+        status, _, body = complete("no-such-model")
+        check(status == 404 and "model_not_found" in body, f"an unknown model is a 404 ({status})")
+
+        shutil.copyfile(model, os.path.join(d, "story-c.gguf"))
+        status, _, _ = complete("story-c")
+        check(status == 200, f"a model file added while serving is served ({status})")
+
+        with open(os.path.join(d, "broken.gguf"), "wb") as f:
+            f.write(b"GGUF\x03\x00\x00\x00 not really")
+        status, _, body = complete("broken")
+        check(status != 200 and "could not be loaded" in body and "broken.gguf" in body,
+              f"a corrupt model file fails its request with a clear error ({status}: {body[:160]})")
+        status, _, _ = complete("story-b")
+        check(status == 200, "the other models are unaffected by the corrupt one")
+        check(srv.stop(signal.SIGTERM) == 0, "tandem serve --models-dir exits 0 on SIGTERM")
+    finally:
+        if srv is not None and srv.proc.poll() is None:
+            srv.stop(signal.SIGKILL)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     binary, model = sys.argv[1], sys.argv[2]
     try:
@@ -222,11 +365,13 @@ def main():
         test_streaming(srv)
         test_too_long(srv)
         test_prefix_cache(srv)
+        test_embeddings(srv, binary, model)
         test_drain(srv)
     finally:
         if srv.proc.poll() is None:
             srv.stop(signal.SIGKILL)
     test_queue_full_and_cancel(binary, model)
+    test_models_dir(binary, model)
     print(f"{len(FAILURES)} failure(s)")
     return 1 if FAILURES else 0
 
