@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "bench/vocab_source.h"
 #include "gguf/writer.h"
 #include "tensor/convert.h"
 #include "util/error.h"
@@ -159,7 +160,7 @@ std::vector<float> llama3_rope_factors(int64_t head_dim, float base) {
 }  // namespace
 
 int64_t write_synthetic_model(const ModelShape& s, const QuantMix& mix, const std::string& path,
-                              ThreadPool& pool, uint64_t seed) {
+                              ThreadPool& pool, uint64_t seed, const std::string& vocab_path) {
   gguf::Writer w;
   const std::string& a = s.arch;
   w.set("general.architecture", gguf::Value::str(a));
@@ -181,7 +182,10 @@ int64_t write_synthetic_model(const ModelShape& s, const QuantMix& mix, const st
   w.set(a + ".rope.freq_base", gguf::Value::f32(s.rope_base));
   w.set(a + ".rope.dimension_count", gguf::Value::u32(static_cast<uint32_t>(s.head_dim)));
   w.set(a + ".vocab_size", gguf::Value::u32(static_cast<uint32_t>(s.n_vocab)));
-  add_tokenizer(w, s.n_vocab);
+  if (vocab_path.empty())
+    add_tokenizer(w, s.n_vocab);
+  else
+    copy_vocabulary(vocab_path, s.n_vocab, w);
 
   ModelBuilder b(w, pool, seed);
   const float std_in = 1.0f / std::sqrt(static_cast<float>(s.n_embd));

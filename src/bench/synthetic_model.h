@@ -33,8 +33,11 @@ const QuantMix& find_mix(std::string_view name);
 // does not divide cols (the published fallback: Q4_K->Q5_0, Q5_K->Q5_1, Q6_K->Q8_0, ...).
 tensor::Type fallback_type(tensor::Type preferred, int64_t cols);
 
-// Builds the model and writes it to `path`. Returns the number of parameters.
+// Builds the model and writes it to `path`. Returns the number of parameters. The tokenizer is a
+// byte-level SentencePiece one of the shape's size, or the one of `vocab_path` when given (see
+// vocab_source.h).
 int64_t write_synthetic_model(const ModelShape& shape, const QuantMix& mix, const std::string& path,
-                              ThreadPool& pool, uint64_t seed = 1234);
+                              ThreadPool& pool, uint64_t seed = 1234,
+                              const std::string& vocab_path = {});
 
 }  // namespace tandem::bench

@@ -32,6 +32,7 @@ struct BenchArgs {
   std::string shape;
   std::string type = "q4_k_m";
   std::string write;
+  std::string vocab;  // tokenizer of the synthesized model from this GGUF file
   bool write_only = false;
   std::vector<int> threads;
   int64_t n_prompt = 512;
@@ -71,14 +72,15 @@ std::string synthesize(const BenchArgs& a) {
   std::string path = a.write;
   if (path.empty()) {
     std::filesystem::create_directories(cache_dir() + "/synthetic");
-    path = cache_dir() + "/synthetic/" + shape.name + "-" + mix.name + ".gguf";
+    path = cache_dir() + "/synthetic/" + shape.name + "-" + mix.name +
+           (a.vocab.empty() ? "" : "-" + std::filesystem::path(a.vocab).stem().string()) + ".gguf";
     if (std::filesystem::exists(path)) return path;
   }
   std::fprintf(stderr, "bench: writing %s %s with random weights to %s ...\n", shape.name.c_str(),
                mix.name.c_str(), path.c_str());
   ThreadPool pool(0);
   Timer t;
-  const int64_t params = bench::write_synthetic_model(shape, mix, path, pool);
+  const int64_t params = bench::write_synthetic_model(shape, mix, path, pool, 1234, a.vocab);
   std::fprintf(stderr, "bench: %.2fB parameters written in %.1f s\n", static_cast<double>(params) / 1e9,
                t.seconds());
   return path;
@@ -99,6 +101,7 @@ void run(BenchArgs& a) {
   if (a.shape.empty() == a.model.empty())
     throw InvalidArgument("give a MODEL file or --shape (not both)");
   if (!a.write.empty() && a.shape.empty()) throw InvalidArgument("--write needs --shape");
+  if (!a.vocab.empty() && a.shape.empty()) throw InvalidArgument("--vocab needs --shape");
   const std::string path = a.shape.empty() ? a.model : synthesize(a);
   if (a.write_only) return;
   if (a.threads.empty())
@@ -190,6 +193,10 @@ void register_bench(CLI::App& app) {
   cmd->add_option("--shape", a->shape, "Synthesize a random-weight model of this shape: " + shapes);
   cmd->add_option("--type", a->type, "Quantization of the synthesized model: " + types);
   cmd->add_option("--write", a->write, "Save the synthesized model to this file");
+  cmd->add_option("--vocab", a->vocab,
+                  "Give the synthesized model the tokenizer of this GGUF file (e.g. a vocab-only "
+                  "file), padded to the shape's vocabulary size")
+      ->check(CLI::ExistingFile);
   cmd->add_flag("--write-only", a->write_only, "Only write the model (with --write), do not benchmark");
   cmd->add_option("--threads-list", a->threads, "Thread counts to measure (default: physical cores)")
       ->delimiter(',');
