@@ -146,6 +146,12 @@ int32_t Sampler::sample(std::span<float> logits, const std::vector<bool>* allowe
       }
     }
   }
+  // Draw from the kept set in id order, not probability order: two near-equal candidates swap
+  // places in a sort under the tiniest change of the logits (a batch computes them in another
+  // summation order), which would change the drawn token for a fixed seed. In id order a change
+  // of the probabilities by e moves the draw only when it lands within e of a boundary.
+  std::sort(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(keep),
+            [](const Candidate& a, const Candidate& b) { return a.id < b.id; });
   double total = 0.0;
   for (size_t i = 0; i < keep; ++i) total += scratch_[i].prob;
   const double r = uniform() * total;

@@ -4,7 +4,8 @@ sockets, the standard library's HTTP client.
 
   serve_e2e.py TANDEM_BINARY MODEL.gguf
 
-Checks: each request's text is the same alone and among 8 concurrent ones (greedy); streaming
+Checks: each request's text is the same alone and among 8 concurrent ones (greedy, and sampled
+with a fixed seed); streaming
 SSE carries the same text and ends in [DONE]; a prompt longer than the context is a 400 naming
 the limit; a full queue is a 429 with Retry-After; a client that disconnects frees its sequence
 (KV cells back to 0 on /metrics); SIGTERM drains: the in-flight request completes, exit 0.
@@ -86,11 +87,23 @@ PROMPTS = ["Once upon a time", "Tom and Sue went to", "The little dog", "One day
 
 
 def test_batching(srv):
-    alone = [json.loads(srv.complete(p, 40)[2])["choices"][0]["text"] for p in PROMPTS]
+    greedy_alone = batching_round(srv, {})
+    check(greedy_alone[0].startswith(", there was a little girl named Lily"), "stories260K continues as expected")
+    # Sampled with a fixed seed per request: the draw must not depend on who else is in the batch.
+    sampled = batching_round(srv, {"temperature": 0.9, "top_p": 0.95}, seeded=True)
+    check(len(set(sampled)) == len(PROMPTS), "seeded sampled texts differ between prompts")
+
+
+def batching_round(srv, extra, seeded=False):
+    """Each prompt alone, then all 8 at once; checks the texts are equal; returns the alone texts."""
+    def body(i):
+        return dict(extra, seed=100 + i) if seeded else extra
+
+    alone = [json.loads(srv.complete(p, 40, **body(i))[2])["choices"][0]["text"] for i, p in enumerate(PROMPTS)]
     together = [None] * len(PROMPTS)
 
     def run(i):
-        together[i] = json.loads(srv.complete(PROMPTS[i], 40)[2])["choices"][0]["text"]
+        together[i] = json.loads(srv.complete(PROMPTS[i], 40, **body(i))[2])["choices"][0]["text"]
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(PROMPTS))]
     for t in threads:
@@ -98,8 +111,9 @@ def test_batching(srv):
     for t in threads:
         t.join()
     same = sum(1 for a, b in zip(alone, together) if a == b)
-    check(same == len(PROMPTS), f"8 concurrent requests give the texts they give alone ({same}/8)")
-    check(alone[0].startswith(", there was a little girl named Lily"), "stories260K continues as expected")
+    kind = "seeded sampled" if seeded else "greedy"
+    check(same == len(PROMPTS), f"8 concurrent {kind} requests give the texts they give alone ({same}/8)")
+    return alone
 
 
 def test_streaming(srv):
