@@ -20,6 +20,13 @@ using GemmFn = void (*)(int64_t cols, const void* w, size_t w_stride, int64_t n_
 struct WeightKernel {
   tensor::Type act_type = tensor::Type::F32;  // format the driver converts activations to
   GemmFn gemm = nullptr;                      // null: type not implemented on this path
+  // Optional kernel for several activation rows (same signature and act_type): unpacks each
+  // weight tile (16 rows AVX-512, 8 AVX2) once per call and reuses it for every activation
+  // (panel_*.cpp).
+  // matmul.cpp takes it for calls of at least panel_min_acts activation rows (below that the
+  // tile kernel's cheaper unpacking wins; measured per type, see the registration).
+  GemmFn panel = nullptr;
+  int64_t panel_min_acts = 0;
 };
 
 constexpr int kMaxTypeId = 40;
@@ -34,6 +41,13 @@ struct KernelTable {
 void register_legacy_kernels(Isa isa, KernelTable& table);
 // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS (kernels/kquant_*.cpp)
 void register_kquant_kernels(Isa isa, KernelTable& table);
+
+// Panel kernels (AVX-512 VNNI and AVX2): fill .panel of the types whose
+// .act_type they match. Called after the two above, which assign whole entries.
+void register_panel_legacy_avx512(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL
+void register_panel_kquant_avx512(KernelTable& table);  // Q4_K Q5_K Q6_K
+void register_panel_legacy_avx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL
+void register_panel_kquant_avx2(KernelTable& table);    // Q4_K Q5_K Q6_K
 
 // The complete table of one path: its own kernels, and for types it lacks the entries of the
 // next slower path (so an ISA missing one kernel still runs every type). Built once.

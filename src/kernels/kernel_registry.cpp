@@ -28,6 +28,16 @@ KernelTable build(Isa isa, const KernelTable* slower) {
   KernelTable t;
   register_legacy_kernels(isa, t);
   register_kquant_kernels(isa, t);
+#if defined(TANDEM_KERNELS_X86)
+  if (isa == Isa::Avx2) {
+    register_panel_legacy_avx2(t);
+    register_panel_kquant_avx2(t);
+  }
+  if (isa == Isa::Avx512) {
+    register_panel_legacy_avx512(t);
+    register_panel_kquant_avx512(t);
+  }
+#endif
   if (slower != nullptr)
     for (int i = 0; i < kMaxTypeId; ++i)
       if (t.by_type[i].gemm == nullptr) t.by_type[i] = slower->by_type[i];

@@ -26,6 +26,18 @@ constexpr size_t kSerialWorkBytes = 48 * 1024;
 constexpr size_t kActivationBlockBytes = 512 * 1024;
 // Activation conversion runs in parallel above this many elements.
 constexpr int64_t kParallelConvertElements = 64 * 1024;
+// TANDEM_PANEL=0 turns the panel kernels off (side-by-side benchmarks, bisecting a difference).
+bool panel_enabled() {
+  static const bool on = [] {
+    const char* env = std::getenv("TANDEM_PANEL");
+    return env == nullptr || std::string(env) != "0";
+  }();
+  return on;
+}
+
+detail::GemmFn gemm_for(const WeightKernel& k, int64_t n_act) {
+  return k.panel != nullptr && n_act >= k.panel_min_acts && panel_enabled() ? k.panel : k.gemm;
+}
 
 // Per calling thread, a buffer for converted activations that only ever grows: no allocation per
 // call in steady state, and concurrent matmuls from different threads never share it.
@@ -106,8 +118,8 @@ void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool
   auto run_rows = [&](int64_t r0, int64_t r1) {
     for (int64_t c0 = 0; c0 < batch; c0 += act_block) {
       const int64_t nc = std::min(act_block, batch - c0);
-      k.gemm(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, ab + c0 * a_stride, a_stride, nc,
-             y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
+      gemm_for(k, nc)(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, ab + c0 * a_stride,
+                      a_stride, nc, y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
     }
   };
   const size_t work = w_stride * static_cast<size_t>(w.rows) * static_cast<size_t>(batch);
@@ -121,8 +133,8 @@ void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool
     // Too few rows to give every thread a share (a small matrix against a long prompt): split
     // the activation rows instead, each thread running all weight rows on its share.
     pool.parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
-      k.gemm(w.cols, wb, w_stride, w.rows, ab + b0 * a_stride, a_stride, b1 - b0, y + b0 * w.rows,
-             static_cast<size_t>(w.rows));
+      gemm_for(k, b1 - b0)(w.cols, wb, w_stride, w.rows, ab + b0 * a_stride, a_stride, b1 - b0,
+                           y + b0 * w.rows, static_cast<size_t>(w.rows));
     });
   }
 }
