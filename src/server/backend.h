@@ -5,7 +5,9 @@
 // returned Generation (a per-request result channel, see generation.h) without blocking.
 //
 // Template-level content (messages, tools, tool_choice, response_format) is carried through as
-// nlohmann::json, already checked for shape; rendering it is the chat layer's job.
+// nlohmann::ordered_json, already checked for shape, with every object's keys in the client's
+// order: a schema's property order is the order the grammar generates, and tool definitions are
+// rendered into the prompt as written. Rendering it is the chat layer's job.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -45,18 +47,18 @@ struct GenerationRequest {
   Endpoint endpoint = Endpoint::ChatCompletions;
   std::string model;
 
-  nlohmann::json messages = nlohmann::json::array();  // chat: the OpenAI messages array as sent
-  std::vector<Prompt> prompts;                         // completions: one or more prompts
-  bool echo = false;                                   // completions: prefix the prompt to the text
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();  // chat: the messages array as sent
+  std::vector<Prompt> prompts;  // completions: one or more prompts
+  bool echo = false;            // completions: prefix the prompt to the text
 
   SamplingParams sampling;
   int n = 1;  // choices per prompt; choice index = prompt_index * n + j
   bool logprobs = false;
   int top_logprobs = 0;  // alternatives per token (chat 0..20, completions 0..5)
 
-  nlohmann::json response_format;  // null when absent; else {"type": "text"|"json_object"|"json_schema", ...}
-  nlohmann::json tools;            // null when absent; else array of {"type":"function","function":{...}}
-  nlohmann::json tool_choice;      // null when absent; "none"|"auto"|"required"|{"type":"function",...}
+  nlohmann::ordered_json response_format;  // null when absent; else {"type": "text"|"json_object"|"json_schema", ...}
+  nlohmann::ordered_json tools;            // null when absent; else array of {"type":"function","function":{...}}
+  nlohmann::ordered_json tool_choice;      // null when absent; "none"|"auto"|"required"|{"type":"function",...}
   bool parallel_tool_calls = true;
   std::string user;
 

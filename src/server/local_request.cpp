@@ -31,7 +31,7 @@ bool tools_enabled(const GenerationRequest& r) {
 }
 
 // The function tool_choice forces: {"type":"function","function":{"name":"f"}}.
-std::optional<std::string> forced_function(const nlohmann::json& tool_choice) {
+std::optional<std::string> forced_function(const ordered_json& tool_choice) {
   if (!tool_choice.is_object()) return std::nullopt;
   auto f = tool_choice.find("function");
   if (f == tool_choice.end() || !f->is_object() || !f->contains("name") || !(*f)["name"].is_string())
@@ -48,7 +48,7 @@ std::shared_ptr<const chat::Grammar> compile(const std::string& text, const char
   }
 }
 
-std::vector<std::string> tool_names(const nlohmann::json& tools) {
+std::vector<std::string> tool_names(const ordered_json& tools) {
   std::vector<std::string> names;
   for (const auto& t : tools) {
     auto f = t.find("function");
@@ -79,10 +79,10 @@ sample::SamplerParams sampler_params(const SamplingParams& s, int32_t n_vocab) {
 
 }  // namespace
 
-ordered_json template_messages(const nlohmann::json& messages, bool null_content_as_empty) {
+ordered_json template_messages(const ordered_json& messages, bool null_content_as_empty) {
   ordered_json out = ordered_json::array();
   for (const auto& m : messages) {
-    ordered_json om = ordered_json::parse(m.dump());
+    ordered_json om = m;  // a copy: content parts are flattened below
     auto c = om.find("content");
     if (null_content_as_empty && (c == om.end() || c->is_null())) {
       om["content"] = "";
@@ -110,7 +110,8 @@ PreparedRequest prepare_request(const runtime::ServingModel& model, const Genera
       !tools_on ? chat::ToolCallFormat::kNone
                 : (model.tool_format() != chat::ToolCallFormat::kNone ? model.tool_format()
                                                                       : chat::ToolCallFormat::kHermes);
-  const ordered_json tools = tools_on ? ordered_json::parse(r.tools.dump()) : ordered_json(nullptr);
+  const ordered_json no_tools;
+  const ordered_json& tools = tools_on ? r.tools : no_tools;
 
   bool started_in_think = false;
   if (r.endpoint == Endpoint::ChatCompletions) {
@@ -154,8 +155,7 @@ PreparedRequest prepare_request(const runtime::ServingModel& model, const Genera
     o.parallel = r.parallel_tool_calls;
     grammar = compile(chat::tool_call_grammar(format, tools, o), "tool_choice");
   } else if (r.response_format.is_object()) {
-    grammar = compile(chat::response_format_to_grammar(ordered_json::parse(r.response_format.dump())),
-                      "response_format");
+    grammar = compile(chat::response_format_to_grammar(r.response_format), "response_format");
   }
 
   const std::uint64_t base_seed = r.sampling.seed ? static_cast<std::uint64_t>(*r.sampling.seed) : random_seed;

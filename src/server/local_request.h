@@ -31,6 +31,6 @@ PreparedRequest prepare_request(const runtime::ServingModel& model, const Genera
 // The chat messages as the template should see them: content given as an array of parts
 // becomes the concatenation of its text parts; with `null_content_as_empty`, missing or null
 // content becomes "".
-nlohmann::ordered_json template_messages(const nlohmann::json& messages, bool null_content_as_empty);
+nlohmann::ordered_json template_messages(const nlohmann::ordered_json& messages, bool null_content_as_empty);
 
 }  // namespace tandem::server

@@ -10,7 +10,7 @@
 namespace tandem::server {
 namespace {
 
-using nlohmann::json;
+using nlohmann::ordered_json;
 constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
@@ -19,7 +19,7 @@ std::string indexed(const std::string& base, std::size_t i) {
   return base + "[" + std::to_string(i) + "]";
 }
 
-std::string required_model(const json& body) {
+std::string required_model(const ordered_json& body) {
   auto model = fields::string(body, "model", "model");
   if (!model || model->empty()) {
     throw bad_request("you must provide a model parameter", "model", "missing_required_parameter");
@@ -27,8 +27,8 @@ std::string required_model(const json& body) {
   return *model;
 }
 
-void check_message_content(const json& message, const std::string& param, const std::string& role) {
-  const json* content = fields::find(message, "content");
+void check_message_content(const ordered_json& message, const std::string& param, const std::string& role) {
+  const ordered_json* content = fields::find(message, "content");
   if (!content) {
     // An assistant turn may carry only tool calls; every other role needs content.
     if (role == "assistant") return;
@@ -40,7 +40,7 @@ void check_message_content(const json& message, const std::string& param, const 
     fields::wrong_type(param + ".content", "a string or an array of content parts");
   }
   for (std::size_t i = 0; i < content->size(); ++i) {
-    const json& part = (*content)[i];
+    const ordered_json& part = (*content)[i];
     const std::string part_param = indexed(param + ".content", i);
     if (!part.is_object()) fields::wrong_type(part_param, "an object");
     if (!fields::string(part, "type", part_param + ".type")) {
@@ -50,8 +50,8 @@ void check_message_content(const json& message, const std::string& param, const 
   }
 }
 
-json parse_messages(const json& body) {
-  const json* messages = fields::find(body, "messages");
+ordered_json parse_messages(const ordered_json& body) {
+  const ordered_json* messages = fields::find(body, "messages");
   if (!messages) {
     throw bad_request("Missing required parameter: 'messages'", "messages",
                       "missing_required_parameter");
@@ -59,7 +59,7 @@ json parse_messages(const json& body) {
   if (!messages->is_array()) fields::wrong_type("messages", "an array");
   if (messages->empty()) fields::invalid_value("messages", "must contain at least one message");
   for (std::size_t i = 0; i < messages->size(); ++i) {
-    const json& m = (*messages)[i];
+    const ordered_json& m = (*messages)[i];
     const std::string param = indexed("messages", i);
     if (!m.is_object()) fields::wrong_type(param, "an object");
     auto role = fields::string(m, "role", param + ".role");
@@ -78,38 +78,38 @@ json parse_messages(const json& body) {
       throw bad_request("Missing required parameter: '" + param + ".tool_call_id'",
                         param + ".tool_call_id", "missing_required_parameter");
     }
-    if (const json* calls = fields::find(m, "tool_calls"); calls && !calls->is_array()) {
+    if (const ordered_json* calls = fields::find(m, "tool_calls"); calls && !calls->is_array()) {
       fields::wrong_type(param + ".tool_calls", "an array");
     }
   }
   return *messages;
 }
 
-json parse_tools(const json& body) {
-  const json* tools = fields::find(body, "tools");
+ordered_json parse_tools(const ordered_json& body) {
+  const ordered_json* tools = fields::find(body, "tools");
   if (!tools) return nullptr;
   if (!tools->is_array()) fields::wrong_type("tools", "an array");
   for (std::size_t i = 0; i < tools->size(); ++i) {
-    const json& tool = (*tools)[i];
+    const ordered_json& tool = (*tools)[i];
     const std::string param = indexed("tools", i);
     if (!tool.is_object()) fields::wrong_type(param, "an object");
     auto type = fields::string(tool, "type", param + ".type");
     if (type != "function") fields::invalid_value(param + ".type", "only 'function' is supported");
-    const json* fn = fields::find(tool, "function");
+    const ordered_json* fn = fields::find(tool, "function");
     if (!fn || !fn->is_object()) fields::wrong_type(param + ".function", "an object");
     auto name = fields::string(*fn, "name", param + ".function.name");
     if (!name || name->empty() || name->size() > 64) {
       fields::invalid_value(param + ".function.name", "must be a string of 1 to 64 characters");
     }
-    if (const json* p = fields::find(*fn, "parameters"); p && !p->is_object()) {
+    if (const ordered_json* p = fields::find(*fn, "parameters"); p && !p->is_object()) {
       fields::wrong_type(param + ".function.parameters", "an object (JSON Schema)");
     }
   }
   return *tools;
 }
 
-json parse_tool_choice(const json& body, const json& tools) {
-  const json* choice = fields::find(body, "tool_choice");
+ordered_json parse_tool_choice(const ordered_json& body, const ordered_json& tools) {
+  const ordered_json* choice = fields::find(body, "tool_choice");
   if (!choice) return nullptr;
   if (choice->is_string()) {
     const auto s = choice->get<std::string>();
@@ -125,7 +125,7 @@ json parse_tool_choice(const json& body, const json& tools) {
   if (fields::string(*choice, "type", "tool_choice.type") != "function") {
     fields::invalid_value("tool_choice.type", "only 'function' is supported");
   }
-  const json* fn = fields::find(*choice, "function");
+  const ordered_json* fn = fields::find(*choice, "function");
   if (!fn || !fn->is_object()) fields::wrong_type("tool_choice.function", "an object");
   auto name = fields::string(*fn, "name", "tool_choice.function.name");
   if (!name) fields::invalid_value("tool_choice.function.name", "is required");
@@ -133,19 +133,19 @@ json parse_tool_choice(const json& body, const json& tools) {
   return *choice;
 }
 
-json parse_response_format(const json& body) {
-  const json* format = fields::find(body, "response_format");
+ordered_json parse_response_format(const ordered_json& body) {
+  const ordered_json* format = fields::find(body, "response_format");
   if (!format) return nullptr;
   if (!format->is_object()) fields::wrong_type("response_format", "an object");
   auto type = fields::string(*format, "type", "response_format.type");
   if (!type) fields::invalid_value("response_format.type", "is required");
   if (*type == "json_schema") {
-    const json* schema = fields::find(*format, "json_schema");
+    const ordered_json* schema = fields::find(*format, "json_schema");
     if (!schema || !schema->is_object()) fields::wrong_type("response_format.json_schema", "an object");
     if (!fields::string(*schema, "name", "response_format.json_schema.name")) {
       fields::invalid_value("response_format.json_schema.name", "is required");
     }
-    if (const json* s = fields::find(*schema, "schema"); s && !s->is_object()) {
+    if (const ordered_json* s = fields::find(*schema, "schema"); s && !s->is_object()) {
       fields::wrong_type("response_format.json_schema.schema", "an object");
     }
   } else if (*type != "text" && *type != "json_object") {
@@ -154,8 +154,8 @@ json parse_response_format(const json& body) {
   return *format;
 }
 
-std::vector<std::string> parse_stop(const json& body, const RequestLimits& limits) {
-  const json* stop = fields::find(body, "stop");
+std::vector<std::string> parse_stop(const ordered_json& body, const RequestLimits& limits) {
+  const ordered_json* stop = fields::find(body, "stop");
   std::vector<std::string> out;
   if (!stop) return out;
   if (stop->is_string()) {
@@ -173,9 +173,9 @@ std::vector<std::string> parse_stop(const json& body, const RequestLimits& limit
   return out;
 }
 
-std::vector<std::pair<std::int32_t, float>> parse_logit_bias(const json& body,
+std::vector<std::pair<std::int32_t, float>> parse_logit_bias(const ordered_json& body,
                                                              const RequestLimits& limits) {
-  const json* bias = fields::find(body, "logit_bias");
+  const ordered_json* bias = fields::find(body, "logit_bias");
   std::vector<std::pair<std::int32_t, float>> out;
   if (!bias) return out;
   if (!bias->is_object()) fields::wrong_type("logit_bias", "an object of token id -> bias");
@@ -194,14 +194,14 @@ std::vector<std::pair<std::int32_t, float>> parse_logit_bias(const json& body,
     if (used != key.size() || key.empty() || id < 0 || id > kInt32Max) {
       fields::invalid_value("logit_bias", "key '" + key + "' is not a token id");
     }
-    json holder = {{"v", value}};
+    ordered_json holder = {{"v", value}};
     const double b = *fields::number(holder, "v", param, -100.0, 100.0);
     out.emplace_back(static_cast<std::int32_t>(id), static_cast<float>(b));
   }
   return out;
 }
 
-SamplingParams parse_sampling(const json& body, const RequestLimits& limits) {
+SamplingParams parse_sampling(const ordered_json& body, const RequestLimits& limits) {
   SamplingParams s;
   auto max_tokens = fields::integer(body, "max_tokens", "max_tokens", 1, kInt32Max);
   auto max_completion = fields::integer(body, "max_completion_tokens", "max_completion_tokens", 1,
@@ -220,13 +220,13 @@ SamplingParams parse_sampling(const json& body, const RequestLimits& limits) {
 }
 
 // Fields shared by both generation endpoints.
-void parse_common(const json& body, const RequestLimits& limits, GenerationRequest& r) {
+void parse_common(const ordered_json& body, const RequestLimits& limits, GenerationRequest& r) {
   r.model = required_model(body);
   r.sampling = parse_sampling(body, limits);
   r.n = static_cast<int>(fields::integer(body, "n", "n", 1, limits.max_choices).value_or(1));
   r.user = fields::string(body, "user", "user").value_or("");
   r.stream = fields::boolean(body, "stream", "stream").value_or(false);
-  if (const json* opts = fields::find(body, "stream_options")) {
+  if (const ordered_json* opts = fields::find(body, "stream_options")) {
     if (!r.stream) {
       fields::invalid_value("stream_options", "is only allowed when 'stream' is true");
     }
@@ -238,7 +238,7 @@ void parse_common(const json& body, const RequestLimits& limits, GenerationReque
 }
 
 // One prompt: a string or an array of token ids. Returns false if `v` is neither.
-bool read_prompt(const json& v, const std::string& param, Prompt& out) {
+bool read_prompt(const ordered_json& v, const std::string& param, Prompt& out) {
   if (v.is_string()) {
     out = v.get<std::string>();
     return true;
@@ -262,8 +262,8 @@ bool read_prompt(const json& v, const std::string& param, Prompt& out) {
 
 // string | [string...] | [id...] | [[id...]...]: the input shapes OpenAI accepts for prompts
 // and embedding inputs.
-std::vector<Prompt> parse_prompts(const json& body, const char* name, const RequestLimits& limits) {
-  const json* v = fields::find(body, name);
+std::vector<Prompt> parse_prompts(const ordered_json& body, const char* name, const RequestLimits& limits) {
+  const ordered_json* v = fields::find(body, name);
   if (!v) {
     throw bad_request(std::string("Missing required parameter: '") + name + "'", name,
                       "missing_required_parameter");
@@ -291,7 +291,7 @@ std::vector<Prompt> parse_prompts(const json& body, const char* name, const Requ
 
 }  // namespace
 
-GenerationRequest parse_chat_request(const json& body, const RequestLimits& limits) {
+GenerationRequest parse_chat_request(const ordered_json& body, const RequestLimits& limits) {
   if (!body.is_object()) throw bad_request("Request body must be a JSON object");
   GenerationRequest r;
   r.endpoint = Endpoint::ChatCompletions;
@@ -309,7 +309,7 @@ GenerationRequest parse_chat_request(const json& body, const RequestLimits& limi
   return r;
 }
 
-GenerationRequest parse_completion_request(const json& body, const RequestLimits& limits) {
+GenerationRequest parse_completion_request(const ordered_json& body, const RequestLimits& limits) {
   if (!body.is_object()) throw bad_request("Request body must be a JSON object");
   GenerationRequest r;
   r.endpoint = Endpoint::Completions;
@@ -332,7 +332,7 @@ GenerationRequest parse_completion_request(const json& body, const RequestLimits
   return r;
 }
 
-ParsedEmbeddingRequest parse_embedding_request(const json& body, const RequestLimits& limits) {
+ParsedEmbeddingRequest parse_embedding_request(const ordered_json& body, const RequestLimits& limits) {
   if (!body.is_object()) throw bad_request("Request body must be a JSON object");
   ParsedEmbeddingRequest parsed;
   EmbeddingRequest& r = parsed.request;

@@ -16,14 +16,14 @@ struct RequestLimits {
   int max_prompts = 64;        // prompts / embedding inputs in one request
 };
 
-GenerationRequest parse_chat_request(const nlohmann::json& body, const RequestLimits& limits);
-GenerationRequest parse_completion_request(const nlohmann::json& body, const RequestLimits& limits);
+GenerationRequest parse_chat_request(const nlohmann::ordered_json& body, const RequestLimits& limits);
+GenerationRequest parse_completion_request(const nlohmann::ordered_json& body, const RequestLimits& limits);
 
 struct ParsedEmbeddingRequest {
   EmbeddingRequest request;
   bool base64 = false;  // encoding_format "base64"
 };
-ParsedEmbeddingRequest parse_embedding_request(const nlohmann::json& body,
+ParsedEmbeddingRequest parse_embedding_request(const nlohmann::ordered_json& body,
                                                const RequestLimits& limits);
 
 }  // namespace tandem::server

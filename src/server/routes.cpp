@@ -96,7 +96,7 @@ std::string authorize(ServerState& st, const HttpRequest& req, const std::string
 Action start_generation(ServerState& st, const HttpRequest& req, Endpoint endpoint,
                         const std::string& principal) {
   require_ready(st);
-  const json body = fields::parse_body(req.body(), st.options.limits.max_json_depth);
+  const nlohmann::ordered_json body = fields::parse_body(req.body(), st.options.limits.max_json_depth);
   GenerationRequest request = endpoint == Endpoint::ChatCompletions
                                   ? parse_chat_request(body, st.options.limits)
                                   : parse_completion_request(body, st.options.limits);
@@ -136,7 +136,7 @@ std::string base64_floats(const std::vector<float>& values) {
 
 Action embeddings(ServerState& st, const HttpRequest& req, const std::string& principal) {
   require_ready(st);
-  const json body = fields::parse_body(req.body(), st.options.limits.max_json_depth);
+  const nlohmann::ordered_json body = fields::parse_body(req.body(), st.options.limits.max_json_depth);
   ParsedEmbeddingRequest parsed = parse_embedding_request(body, st.options.limits);
   require_known_model(st, parsed.request.model);
   parsed.request.principal = principal;

@@ -9,6 +9,8 @@
 
 #include "serve_test_support.h"
 #include "server/local_backend.h"
+#include "server/openai_request.h"
+#include "server/request_fields.h"
 #include "shared_data.h"
 #include "util/error.h"
 
@@ -16,6 +18,7 @@ namespace tandem::testing {
 namespace {
 
 using nlohmann::json;
+using nlohmann::ordered_json;
 
 std::unique_ptr<server::LocalBackend> backend_for(const std::string& path) {
   server::LocalBackendOptions o;
@@ -165,6 +168,78 @@ TEST(ChatServing, ChatMlFallbackRendersAndCountsThePrompt) {
   const auto ids = tok.encode("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", true, true);
   EXPECT_EQ(res.usage.prompt_tokens, static_cast<int64_t>(ids.size()));
   EXPECT_EQ(res.usage.completion_tokens, 10);
+}
+
+// Key order, end to end: a body sent as text goes through the HTTP route's own parser and request
+// validation to the engine, and the grammar generates properties in the order the schema declares
+// them — what clients rely on when they put "reasoning" before "answer". The alphabetical order
+// (alpha, mid, zeta) is what a sorted JSON object would have produced.
+const std::vector<std::string> kDeclared = {"zeta", "alpha", "mid"};
+
+std::vector<std::string> keys_of(const ordered_json& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.push_back(key);
+  return keys;
+}
+
+server::GenerationRequest parsed_chat(const std::string& body_text) {
+  const server::RequestLimits limits;
+  return server::parse_chat_request(server::fields::parse_body(body_text, limits.max_json_depth), limits);
+}
+
+std::unique_ptr<server::LocalBackend> demo_backend() {
+  return backend_for(std::string(TANDEM_SOURCE_DIR) + "/models/tandem-demo.gguf");
+}
+
+TEST(ChatServing, JsonSchemaPropertiesComeInDeclaredOrder) {
+  auto b = demo_backend();
+  const std::string model = b->models()[0].id;
+  int checked = 0;
+  for (int seed = 100; seed <= 400; seed += 100) {  // choice j samples with seed + j
+    auto r = parsed_chat(R"({"model": ")" + model + R"(", "seed": )" + std::to_string(seed) + R"(,
+      "messages": [{"role": "user", "content": "Describe a small event in JSON."}],
+      "temperature": 1.0, "n": 2, "max_tokens": 200,
+      "response_format": {"type": "json_schema", "json_schema": {"name": "ordered", "strict": true,
+        "schema": {"type": "object",
+          "properties": {"zeta": {"type": "string", "maxLength": 8},
+                         "alpha": {"type": "integer", "minimum": 0, "maximum": 99},
+                         "mid": {"type": "object",
+                                 "properties": {"y": {"type": "boolean"}, "b": {"type": "null"}},
+                                 "required": ["y", "b"], "additionalProperties": false}},
+          "required": ["zeta", "alpha", "mid"], "additionalProperties": false}}}})");
+    ASSERT_EQ(keys_of(r.response_format["json_schema"]["schema"]["properties"]), kDeclared);
+    const RequestResult res = collect(*b->start(std::move(r)), 2);
+    ASSERT_TRUE(res.done) << res.error;
+    for (const ChoiceResult& c : res.choices) {
+      ASSERT_EQ(c.finish, server::FinishReason::Stop) << c.content;
+      const ordered_json out = ordered_json::parse(c.content);
+      EXPECT_EQ(keys_of(out), kDeclared) << "seed " << seed << ": " << c.content;
+      EXPECT_EQ(keys_of(out["mid"]), (std::vector<std::string>{"y", "b"})) << c.content;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 8);
+}
+
+TEST(ChatServing, ForcedToolCallArgumentsComeInDeclaredOrder) {
+  auto b = demo_backend();
+  const std::string model = b->models()[0].id;
+  for (int seed = 1; seed <= 3; ++seed) {
+    auto r = parsed_chat(R"({"model": ")" + model + R"(", "seed": )" + std::to_string(seed) + R"(,
+      "messages": [{"role": "user", "content": "Book it."}],
+      "temperature": 1.0, "max_tokens": 200, "parallel_tool_calls": false,
+      "tools": [{"type": "function", "function": {"name": "book", "parameters": {"type": "object",
+        "properties": {"zeta": {"type": "string", "maxLength": 6}, "alpha": {"type": "boolean"},
+                       "mid": {"type": "integer", "minimum": 0, "maximum": 9}},
+        "required": ["zeta", "alpha", "mid"], "additionalProperties": false}}}],
+      "tool_choice": {"type": "function", "function": {"name": "book"}}})");
+    const RequestResult res = collect(*b->start(std::move(r)), 1);
+    ASSERT_TRUE(res.done) << res.error;
+    ASSERT_EQ(res.choices[0].tool_calls.size(), 1u) << res.choices[0].content;
+    EXPECT_EQ(res.choices[0].tool_calls[0].name, "book");
+    const ordered_json args = ordered_json::parse(res.choices[0].tool_calls[0].arguments);
+    EXPECT_EQ(keys_of(args), kDeclared) << "seed " << seed << ": " << res.choices[0].tool_calls[0].arguments;
+  }
 }
 
 }  // namespace

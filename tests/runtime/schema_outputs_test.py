@@ -4,7 +4,8 @@ model, stories260K from ../shared) and random-weight models (F32 and Q4_K) sampl
 1 under every response_format in schema_outputs_cases.json; every output must finish by itself
 (finish_reason "stop", not "length"), parse as strict JSON (no NaN/Infinity, no duplicate keys,
 valid UTF-8) and validate against its schema with python3-jsonschema (Draft 2020-12), or be an
-object for json_object.
+object for json_object. Every object output of an object schema must also list its properties in
+the order the schema declares them (clients rely on it: "reasoning" before "answer").
 
   schema_outputs_test.py DRIVER CASES.json DEMO_MODEL SHARED_DIR [--choices N --seeds S]
                          [--serve TANDEM_BINARY]
@@ -199,6 +200,9 @@ def main():
                 kept = declared_order_kept(json.loads(rec["content"]), schemas[rec["case"]])
                 if kept is not None:
                     order[kept] += 1
+                    if not kept and order[False] <= 5:
+                        print("ORDER %s/%s seed %d: %r" % (rec["model"], rec["case"], rec["seed"],
+                                                           rec["content"][:300]))
             except ValueError:
                 pass
         reason = check_choice(rec, schemas[rec["case"]], rec["case"] in unbounded)
@@ -222,8 +226,10 @@ def main():
           % (len(bounded) - len(bounded_failures), len(bounded), ", ".join(sorted(unbounded)),
              sum(per[k][0] for k in per if k[1] in unbounded), sum(truncated.values()),
              ", ".join("%s %d" % kv for kv in truncated.items()) or "none", len(failures) - len(bounded_failures)))
-    # Reported, not failed: validation does not depend on key order.
-    print("note: %d of %d objects list their properties in the schema's declared order"
+    # Not part of validity (JSON objects are unordered), but clients rely on it: a schema that puts
+    # "reasoning" before "answer" must generate reasoning first. The server keeps the client's key
+    # order, and the grammar generates properties in that order, so every object must keep it.
+    print("order: %d of %d objects list their properties in the schema's declared order"
           % (order[True], order[True] + order[False]))
     if DUPLICATES:
         print("note: %d json_object output(s) repeat a name in an object (valid JSON per RFC 8259)" % len(DUPLICATES))
@@ -242,7 +248,12 @@ def main():
         print("FAIL expected %d outputs, got %d" % (expected, len(choices)))
     if len(choices) < MIN_TOTAL:
         print("FAIL fewer than %d outputs checked" % MIN_TOTAL)
-    ok = rc == 0 and not failures and len(choices) == expected and len(choices) >= MIN_TOTAL
+    if order[False]:
+        print("FAIL %d objects do not list their properties in the schema's declared order" % order[False])
+    if not order[True]:
+        print("FAIL no object output was checked for property order")
+    ok = (rc == 0 and not failures and len(choices) == expected and len(choices) >= MIN_TOTAL
+          and not order[False] and order[True] > 0)
     return 0 if ok else 1
 
 

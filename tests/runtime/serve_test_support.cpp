@@ -91,7 +91,7 @@ server::GenerationRequest chat_request(const std::string& model, const std::stri
   server::GenerationRequest r;
   r.endpoint = server::Endpoint::ChatCompletions;
   r.model = model;
-  r.messages = nlohmann::json::array({{{"role", "user"}, {"content", user_text}}});
+  r.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", user_text}}});
   r.sampling.max_tokens = max_tokens;
   r.sampling.seed = seed;
   return r;
