@@ -163,6 +163,36 @@ void register_all() {
         benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, s[0], s[1], batch)
             ->Unit(benchmark::kMicrosecond)->UseRealTime();
       }
+  // The other 32-element block types at the large decode shape, and the matrices of
+  // Qwen2.5-0.5B (896 columns; its "Q4_K_M" files store most of them as Q5_0): attention
+  // 896x896, K/V 128x896 (small enough that pool wake-up and chunking show), FFN 4864x896 and
+  // 896x4864.
+  auto add = [](Type t, int64_t rows, int64_t cols, int64_t batch) {
+    const std::string name = "matmul/" + std::string(tensor::type_name(t)) + "/" +
+                             std::to_string(rows) + "x" + std::to_string(cols) + "/b" +
+                             std::to_string(batch);
+    benchmark::RegisterBenchmark(name.c_str(), BM_matmul, t, rows, cols, batch)
+        ->Unit(benchmark::kMicrosecond)->UseRealTime();
+  };
+  for (Type t : {Type::Q5_0, Type::Q4_1, Type::Q5_1, Type::IQ4_NL}) add(t, 8192, 2048, 1);
+  const int64_t qwen_shapes[][2] = {{896, 896}, {128, 896}, {4864, 896}, {896, 4864}};
+  for (Type t : {Type::Q5_0, Type::Q4_0, Type::Q8_0})
+    for (const auto& s : qwen_shapes) add(t, s[0], s[1], 1);
+  for (const auto& s : qwen_shapes) add(Type::Q5_0, s[0], s[1], 64);
+  // Batched decode (2..8 sequences) and a short prompt on Qwen2.5-0.5B Q4_K_M's matrices (Q5_0
+  // attention/FFN, Q6_K ffn_down, Q8_0 tied output) and Llama-3.2-1B's Q4_K FFN: weights are read
+  // once per step, so the time should stay near the 1-row time up to 8 rows.
+  struct BatchShape { Type t; int64_t rows, cols; };
+  const BatchShape batch_shapes[] = {{Type::Q5_0, 4864, 896}, {Type::Q6_K, 896, 4864},
+                                     {Type::Q8_0, 151936, 896}, {Type::Q4_K, 8192, 2048}};
+  for (const BatchShape& s : batch_shapes)
+    for (int64_t batch : {1, 2, 4, 5, 6, 8, 32}) {
+      const std::string name = "matmul_batch/" + std::string(tensor::type_name(s.t)) + "/" +
+                               std::to_string(s.rows) + "x" + std::to_string(s.cols) + "/b" +
+                               std::to_string(batch);
+      benchmark::RegisterBenchmark(name.c_str(), BM_matmul, s.t, s.rows, s.cols, batch)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
   benchmark::RegisterBenchmark("read_bandwidth/1GiB/again", BM_read_bandwidth)
       ->Unit(benchmark::kMillisecond)->UseRealTime();
 }

@@ -120,6 +120,32 @@ void check_against_scalar(Isa isa) {
 TEST(Matmul, Avx2MatchesScalar) { check_against_scalar(Isa::Avx2); }
 TEST(Matmul, Avx512MatchesScalar) { check_against_scalar(Isa::Avx512); }
 
+// One activation row (decode) of the 32-element block types on every path against scalar, at row
+// lengths that exercise each way a row ends: the SIMD decode kernels work in groups of 2 or 4
+// blocks with a partial last group (1-3 blocks), and 896 / 4864 columns are Qwen2.5-0.5B's.
+// Row counts cover odd ones and more than a thread's chunk.
+TEST(Matmul, DecodeMatchesScalarAtEveryRowEnding) {
+  ThreadPool pool(2);
+  for (Type t : {Type::Q4_0, Type::Q4_1, Type::Q5_0, Type::Q5_1, Type::Q8_0, Type::IQ4_NL}) {
+    for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 30, 152}) {
+      const int64_t cols = blocks * 32;
+      for (int64_t rows : {1, 3, 7, 130}) {
+        const auto w = make_weights(t, rows, cols, static_cast<uint32_t>(rows + 7 * blocks), nullptr);
+        const auto x = random_floats(static_cast<size_t>(cols), 13);
+        std::vector<float> ref(static_cast<size_t>(rows)), got(ref.size());
+        const Matrix m{t, rows, cols, w.data()};
+        matmul(m, x.data(), 1, ref.data(), pool, Isa::Scalar);
+        for (Isa isa : available_isas()) {
+          matmul(m, x.data(), 1, got.data(), pool, isa);
+          ASSERT_LT(normalized_error(got, ref), 1e-4)
+              << isa_name(isa) << " " << tensor::type_name(t) << " rows=" << rows
+              << " cols=" << cols;
+        }
+      }
+    }
+  }
+}
+
 // Arbitrary block contents (every quant byte and high bit pattern a file may hold, e.g. Q8_0's
 // -128) against activations whose quants are all +-127: the SIMD integer products must not
 // saturate anywhere.
@@ -146,6 +172,34 @@ TEST(Matmul, ExtremeQuantsMatchScalarOnEveryPath) {
         matmul({t, rows, cols, w.data()}, x.data(), batch, got.data(), pool, isa);
         EXPECT_LT(normalized_error(got, ref), 1e-5)
             << isa_name(isa) << " " << tensor::type_name(t) << " batch=" << batch;
+      }
+    }
+  }
+}
+
+// The largest integer sums a kernel can meet: every quant at its extreme (all bits set; Q8_0's
+// -128) against activations that are all +127 or all -127. The AVX2 decode folds 8 products of
+// the 5-bit types in int16 lanes (8 * 31 * 127 = 31496): this is where it would overflow.
+TEST(Matmul, ExtremeUniformBlocksMatchScalarOnEveryPath) {
+  ThreadPool pool(1);
+  const uint16_t scale = tensor::fp32_to_fp16(0.01f);
+  for (Type t : {Type::Q4_0, Type::Q4_1, Type::Q5_0, Type::Q5_1, Type::Q8_0, Type::IQ4_NL}) {
+    const int64_t rows = 5, cols = 416;  // 13 blocks: full groups and a partial one
+    const size_t block_bytes = tensor::info(t).block_bytes;
+    std::vector<uint8_t> w(tensor::row_bytes(t, cols) * rows, t == Type::Q8_0 ? 0x80 : 0xFF);
+    const bool has_min = t == Type::Q4_1 || t == Type::Q5_1;
+    for (size_t off = 0; off < w.size(); off += block_bytes) {
+      std::memcpy(&w[off], &scale, 2);
+      if (has_min) std::memcpy(&w[off + 2], &scale, 2);
+    }
+    for (float sign : {1.0f, -1.0f}) {
+      const std::vector<float> x(static_cast<size_t>(cols), 3.0f * sign);
+      std::vector<float> ref(static_cast<size_t>(rows)), got(ref.size());
+      matmul({t, rows, cols, w.data()}, x.data(), 1, ref.data(), pool, Isa::Scalar);
+      for (Isa isa : available_isas()) {
+        matmul({t, rows, cols, w.data()}, x.data(), 1, got.data(), pool, isa);
+        EXPECT_LT(normalized_error(got, ref), 1e-5)
+            << isa_name(isa) << " " << tensor::type_name(t) << " sign=" << sign;
       }
     }
   }
