@@ -42,7 +42,7 @@
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps each schema's declared property order
 using namespace tandem;
 
 // Inside a string nearly every token is allowed, so a mask walks the whole vocabulary: in an
@@ -117,7 +117,7 @@ struct Options {
 double replay_mask_seconds(const runtime::ServingModel& model, const json& response_format,
                            const std::vector<std::string>& tokens) {
   auto grammar = std::make_shared<const chat::Grammar>(chat::Grammar::parse(
-      chat::response_format_to_grammar(nlohmann::ordered_json::parse(response_format.dump()))));
+      chat::response_format_to_grammar(response_format)));
   chat::GrammarMatcher m(grammar);
   std::vector<bool> mask;
   const auto start = std::chrono::steady_clock::now();
