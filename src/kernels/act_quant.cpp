@@ -13,6 +13,8 @@ ActQuantTable build(Isa isa) {
 #if defined(TANDEM_KERNELS_X86)
     case Isa::Avx2: return act_quant_avx2();
     case Isa::Avx512: return act_quant_avx512();
+#elif defined(TANDEM_KERNELS_NEON)
+    case Isa::Neon: return act_quant_neon();
 #endif
     default: return act_quant_scalar();
   }

@@ -60,6 +60,9 @@ void register_legacy_avx2(KernelTable& table);
 void register_float_avx2(KernelTable& table);
 void register_legacy_avx512(KernelTable& table);
 void register_float_avx512(KernelTable& table);
+void register_legacy_neon(KernelTable& table);          // aarch64 builds only
+void register_legacy_neon_dotprod(KernelTable& table);  // aarch64, CPUs with dotprod only
+void register_float_neon(KernelTable& table);   // aarch64 builds only
 
 // ---- Activation conversion (act_quant_*.cpp) ----
 // Quantizes one row of n floats (a multiple of the block size) into Q8_0 / Q8_1 / Q8_K blocks,
@@ -74,6 +77,7 @@ struct ActQuantTable {
 ActQuantTable act_quant_scalar();
 ActQuantTable act_quant_avx2();
 ActQuantTable act_quant_avx512();
+ActQuantTable act_quant_neon();  // aarch64 builds only
 const ActQuantTable& act_quant_table(Isa isa);
 // Converts one activation row into `type` (F32 copies, F16/BF16 round, Q8_* quantize).
 void convert_activation_row(Isa isa, tensor::Type type, const float* x, void* dst, int64_t n);

@@ -26,7 +26,11 @@ std::vector<Isa> available_isas() {
   // machines (Skylake-X) take the AVX2 path.
   if (f.avx512 && f.avx512_vnni) isas.push_back(Isa::Avx512);
 #endif
-  // No NEON kernels exist yet: aarch64 builds run the scalar path.
+#if defined(TANDEM_KERNELS_NEON)
+  // Advanced SIMD is mandatory on ARMv8-A. Within this path the int8 kernels pick their SDOT
+  // variant (*_neon_dotprod.cpp) when CpuFeatures reports dotprod (kernel_registry.cpp).
+  isas.push_back(Isa::Neon);
+#endif
   return isas;
 }
 

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "kernels/gemm_table.h"
+#include "util/cpu_features.h"
 
 namespace tandem::kernels::detail {
 
@@ -16,6 +17,14 @@ void register_legacy_kernels(Isa isa, KernelTable& table) {
   if (isa == Isa::Avx512) {
     register_legacy_avx512(table);
     register_float_avx512(table);
+  }
+#elif defined(TANDEM_KERNELS_NEON)
+  if (isa == Isa::Neon) {
+    if (CpuFeatures::get().dotprod)
+      register_legacy_neon_dotprod(table);
+    else
+      register_legacy_neon(table);
+    register_float_neon(table);
   }
 #else
   (void)isa;

@@ -24,6 +24,10 @@ KQuantGemms kquant_gemms_scalar();
 KQuantGemms kquant_gemms_avx2();
 KQuantGemms kquant_gemms_avx512();
 #endif
+#if defined(__aarch64__)
+KQuantGemms kquant_gemms_neon();          // Q4_K, Q5_K, Q6_K; the scalar kernels for the rest
+KQuantGemms kquant_gemms_neon_dotprod();  // the same with SDOT: only if the CPU has dotprod
+#endif
 
 // A decoded weight super-block in a type-independent form: element i equals
 //   d * scale[i / 16] * q[i] - dmin * min[i / 16]

@@ -1,6 +1,7 @@
 // Puts the k-quant kernels of an instruction-set path into the driver's table. All of them take
 // activations converted to Q8_K (float scale, int8 values, per-16 sums).
 #include "kernels/kquant_kernels.h"
+#include "util/cpu_features.h"
 
 namespace tandem::kernels::detail {
 
@@ -22,7 +23,11 @@ void register_kquant_kernels(Isa isa, KernelTable& table) {
   if (isa == Isa::Avx2) gemms = kquant_gemms_avx2();
   if (isa == Isa::Avx512) gemms = kquant_gemms_avx512();
 #endif
-  // Paths without their own k-quant code (NEON for now) use the scalar reference.
+#if defined(__aarch64__)
+  if (isa == Isa::Neon)
+    gemms = CpuFeatures::get().dotprod ? kquant_gemms_neon_dotprod() : kquant_gemms_neon();
+#endif
+  // Paths without their own k-quant code use the scalar reference.
   for (tensor::Type t : kKQuantTypes) {
     WeightKernel& k = table[t];
     k.act_type = tensor::Type::Q8_K;

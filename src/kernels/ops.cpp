@@ -16,6 +16,8 @@ OpsTable build(Isa isa) {
 #if defined(TANDEM_KERNELS_X86)
     case Isa::Avx2: return ops_avx2();
     case Isa::Avx512: return ops_avx512();
+#elif defined(TANDEM_KERNELS_NEON)
+    case Isa::Neon: return ops_neon();
 #endif
     default: return ops_scalar();
   }

@@ -25,6 +25,7 @@ struct OpsTable {
 OpsTable ops_scalar();
 OpsTable ops_avx2();
 OpsTable ops_avx512();
+OpsTable ops_neon();  // aarch64 builds only
 const OpsTable& ops_table(Isa isa);
 
 }  // namespace tandem::kernels::detail

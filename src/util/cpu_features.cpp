@@ -5,6 +5,9 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#endif
 
 namespace tandem {
 
@@ -47,6 +50,9 @@ CpuFeatures detect() {
   f.neon = true;
 #if defined(__ARM_FEATURE_DOTPROD)
   f.dotprod = true;
+#elif defined(__linux__) && defined(HWCAP_ASIMDDP)
+  // SDOT / UDOT (ARMv8.2 dotprod), optional before ARMv8.4: ask the kernel.
+  f.dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
 #endif
 #endif
   std::ifstream in("/proc/cpuinfo");

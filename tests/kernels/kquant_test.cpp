@@ -14,6 +14,7 @@
 #include "tensor/blocks.h"
 #include "tensor/convert.h"
 #include "test_util.h"
+#include "util/cpu_features.h"
 
 namespace tandem::kernels {
 namespace {
@@ -215,10 +216,15 @@ std::string type_param_name(const ::testing::TestParamInfo<Type>& info) {
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, KQuantScalar, ::testing::ValuesIn(kTypes), type_param_name);
 
-#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__x86_64__) || defined(_M_X64) || defined(__aarch64__)
 
 detail::KQuantGemms gemms_of(Isa isa) {
+#if defined(__aarch64__)
+  // The variant the kernel table uses on this CPU (SDOT when it has dotprod).
+  return CpuFeatures::get().dotprod ? detail::kquant_gemms_neon_dotprod() : detail::kquant_gemms_neon();
+#else
   return isa == Isa::Avx512 ? detail::kquant_gemms_avx512() : detail::kquant_gemms_avx2();
+#endif
 }
 
 class KQuantSimd : public ::testing::TestWithParam<std::tuple<Type, Isa>> {};
@@ -264,7 +270,11 @@ std::string simd_param_name(const ::testing::TestParamInfo<std::tuple<Type, Isa>
 
 INSTANTIATE_TEST_SUITE_P(AllTypes, KQuantSimd,
                          ::testing::Combine(::testing::ValuesIn(kTypes),
+#if defined(__aarch64__)
+                                            ::testing::Values(Isa::Neon)),
+#else
                                             ::testing::Values(Isa::Avx2, Isa::Avx512)),
+#endif
                          simd_param_name);
 
 #endif

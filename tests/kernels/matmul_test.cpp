@@ -119,6 +119,7 @@ void check_against_scalar(Isa isa) {
 
 TEST(Matmul, Avx2MatchesScalar) { check_against_scalar(Isa::Avx2); }
 TEST(Matmul, Avx512MatchesScalar) { check_against_scalar(Isa::Avx512); }
+TEST(Matmul, NeonMatchesScalar) { check_against_scalar(Isa::Neon); }
 
 // One activation row (decode) of the 32-element block types on every path against scalar, at row
 // lengths that exercise each way a row ends: the SIMD decode kernels work in groups of 2 or 4
