@@ -57,6 +57,15 @@ float dot_f16_f32(const uint16_t* x, const float* y, int64_t n) {
 }
 void axpy_f16(float a, const uint16_t* x, int64_t n, float* y) { best().axpy_f16(a, x, n, y); }
 void f32_to_f16(const float* x, int64_t n, uint16_t* out) { best().f32_to_f16(x, n, out); }
+void f16_to_f32(const uint16_t* x, int64_t n, float* out) { best().f16_to_f32(x, n, out); }
+void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
+              const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  best().gemm_f32(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);
+}
+void softmax_online(float* s, int64_t rows, int64_t n, int64_t ld, float* max, float* sum,
+                    float* scale) {
+  best().softmax_online(s, rows, n, ld, max, sum, scale);
+}
 
 void layer_norm(const float* x, const float* weight, const float* bias, int64_t n, float eps,
                 float* out) {

@@ -37,5 +37,21 @@ float dot_f16_f32(const uint16_t* x, const float* y, int64_t n);  // sum x[i] * 
 void axpy_f16(float a, const uint16_t* x, int64_t n, float* y);   // y += a * x
 // Rounds n floats to half (nearest even), e.g. to append K/V rows to an F16 cache.
 void f32_to_f16(const float* x, int64_t n, uint16_t* out);
+void f16_to_f32(const uint16_t* x, int64_t n, float* out);
+
+// Tiled attention (model/attention.cpp) runs on these two.
+// Small dense float GEMM: C[i][j] (+)= sum_p A(i, p) * B[p][j] for i < m, j < n, p < k, where
+// A(i, p) = a[i * a_row + p * a_col] (so A may be stored transposed), B and C are row-major with
+// row strides ldb and ldc. accumulate: add to C instead of overwriting it.
+void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
+              const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
+// One step of an online (streaming) softmax over a block of scores s[j * ld + i], j < rows, whose
+// n columns i are independent (one per query). max[i] is the running maximum (start it at
+// kSoftmaxFloor, not -inf), sum[i] the running sum of e^(s - max). Afterwards s holds
+// e^(s - new max), sum is updated, and scale[i] = e^(old max - new max) is the factor by which
+// the caller rescales whatever it accumulated with the old maximum. -inf scores (masked) give 0.
+inline constexpr float kSoftmaxFloor = -1e30f;
+void softmax_online(float* s, int64_t rows, int64_t n, int64_t ld, float* max, float* sum,
+                    float* scale);
 
 }  // namespace tandem::kernels

@@ -77,11 +77,39 @@ void f32_to_f16(const float* x, int64_t n, uint16_t* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = tensor::fp32_to_fp16(x[i]);
 }
 
+void f16_to_f32(const uint16_t* x, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = tensor::fp16_to_fp32(x[i]);
+}
+
+void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
+              const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = accumulate ? c[i * ldc + j] : 0.0;
+      for (int64_t p = 0; p < k; ++p) s += static_cast<double>(a[i * a_row + p * a_col]) * b[p * ldb + j];
+      c[i * ldc + j] = static_cast<float>(s);
+    }
+}
+
+void softmax_online(float* s, int64_t rows, int64_t n, int64_t ld, float* max, float* sum,
+                    float* scale) {
+  for (int64_t i = 0; i < n; ++i) {
+    float mx = max[i];
+    for (int64_t j = 0; j < rows; ++j) mx = std::max(mx, s[j * ld + i]);
+    const float sc = std::exp(max[i] - mx);
+    double total = static_cast<double>(sum[i]) * sc;
+    for (int64_t j = 0; j < rows; ++j) total += s[j * ld + i] = std::exp(s[j * ld + i] - mx);
+    max[i] = mx;
+    sum[i] = static_cast<float>(total);
+    scale[i] = sc;
+  }
+}
+
 }  // namespace
 
 OpsTable ops_scalar() {
-  return {rms_norm, softmax, silu,        swiglu,   gelu,      geglu,
-          dot_f32,  axpy,    dot_f16_f32, axpy_f16, f32_to_f16};
+  return {rms_norm, softmax,  silu,       swiglu,   gelu,     geglu,          dot_f32,
+          axpy,     dot_f16_f32, axpy_f16, f32_to_f16, f16_to_f32, gemm_f32, softmax_online};
 }
 
 }  // namespace tandem::kernels::detail

@@ -20,6 +20,11 @@ struct OpsTable {
   float (*dot_f16_f32)(const uint16_t* x, const float* y, int64_t n);
   void (*axpy_f16)(float a, const uint16_t* x, int64_t n, float* y);
   void (*f32_to_f16)(const float* x, int64_t n, uint16_t* out);
+  void (*f16_to_f32)(const uint16_t* x, int64_t n, float* out);
+  void (*gemm_f32)(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
+                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
+  void (*softmax_online)(float* s, int64_t rows, int64_t n, int64_t ld, float* max, float* sum,
+                         float* scale);
 };
 
 OpsTable ops_scalar();

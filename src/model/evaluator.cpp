@@ -150,7 +150,7 @@ void Evaluator::attention_block(int64_t il, std::span<const BatchToken> batch, K
     const BatchToken& bt = batch[static_cast<size_t>(t)];
     kv.write(il, bt.seq, bt.pos, k_.data() + t * hp.k_width(), v_.data() + t * hp.v_width());
   }
-  attend(hp, il, batch, q_.data(), kv, attn_.data(), scores_, pool_);
+  attend(hp, il, batch, q_.data(), kv, attn_.data(), pool_);
 
   kernels::matmul(lw.wo, attn_.data(), n, proj_.data(), pool_);
   if (!lw.post_attn_norm.empty()) {

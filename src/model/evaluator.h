@@ -59,12 +59,11 @@ class Evaluator {
   ForwardOutput out_;
   // Activations, n rows each (resized per batch).
   std::vector<float> x_, xn_, q_, k_, v_, fused_, attn_, proj_, gate_, up_;
-  std::vector<float> scores_;  // attention scratch, one slice per thread
 };
 
 // Attention of every (token, head) of the batch against the cached K/V of the token's sequence.
 // q: n x (n_head * head_dim_k) after RoPE; out: n x (n_head * head_dim_v).
 void attend(const HParams& hp, int64_t il, std::span<const BatchToken> batch, const float* q,
-            const KvStore& kv, float* out, std::vector<float>& scores, ThreadPool& pool);
+            const KvStore& kv, float* out, ThreadPool& pool);
 
 }  // namespace tandem::model

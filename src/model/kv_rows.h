@@ -1,6 +1,7 @@
 #pragma once
-// Reading cached K/V rows in their storage type (F32, F16, Q8_0) during attention: F32 and F16
-// go to the SIMD kernels; Q8_0 is scalar here until kernels/ offers it.
+// Reading cached K/V rows in their storage type (F32, F16, Q8_0) during attention: each head's
+// slice is widened to float once per key block (model/attention.cpp) and shared by every query
+// head and token of the tile.
 #include <cstdint>
 
 #include "tensor/types.h"
@@ -11,9 +12,7 @@ namespace tandem::model {
 // not straddle heads).
 bool kv_type_supported(tensor::Type t, int64_t head_dim);
 
-// sum_i q[i] * row[first + i] for i < n
-float kv_dot(tensor::Type t, const uint8_t* row, int64_t first, const float* q, int64_t n);
-// y[i] += a * row[first + i] for i < n
-void kv_axpy(tensor::Type t, float a, const uint8_t* row, int64_t first, int64_t n, float* y);
+// out[i] = row[first + i] as float, for i < n (first and n whole blocks for Q8_0).
+void kv_load(tensor::Type t, const uint8_t* row, int64_t first, int64_t n, float* out);
 
 }  // namespace tandem::model

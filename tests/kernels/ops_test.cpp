@@ -93,9 +93,81 @@ TEST(Ops, SimdPathsMatchScalar) {
       t.f32_to_f16(x.data(), n, ha.data());
       ref.f32_to_f16(x.data(), n, hb.data());
       EXPECT_EQ(ha, hb) << "f32_to_f16";
+
+      t.f16_to_f32(xh.data(), n, a.data());
+      ref.f16_to_f32(xh.data(), n, b.data());
+      EXPECT_EQ(a, b) << "f16_to_f32";
     }
   }
   if (!any) GTEST_SKIP() << "no SIMD path compiled in or supported by this CPU; skipping";
+}
+
+// The attention tiles: shapes around every path's register tile (rows 1-13, columns with and
+// without a vector tail), A stored plainly and transposed, overwrite and accumulate.
+TEST(Ops, GemmF32SimdPathsMatchScalar) {
+  const detail::OpsTable& ref = ops_table(Isa::Scalar);
+  bool any = false;
+  for (Isa isa : available_isas()) {
+    if (isa == Isa::Scalar) continue;
+    any = true;
+    const detail::OpsTable& t = ops_table(isa);
+    for (int64_t m : {1, 2, 3, 5, 6, 7, 13})
+      for (int64_t n : {1, 8, 16, 24, 48, 64, 70})
+        for (int64_t k : {1, 17, 64})
+          for (bool transposed : {false, true})
+            for (bool accumulate : {false, true}) {
+              SCOPED_TRACE(std::string(isa_name(isa)) + " m=" + std::to_string(m) + " n=" +
+                           std::to_string(n) + " k=" + std::to_string(k) +
+                           (transposed ? " A^T" : "") + (accumulate ? " +=" : ""));
+              const auto a = random_floats(static_cast<size_t>(m * k), 5);
+              const auto b = random_floats(static_cast<size_t>(k * n + 3), 6);
+              const auto c0 = random_floats(static_cast<size_t>(m * (n + 2)), 7);
+              const int64_t a_row = transposed ? 1 : k, a_col = transposed ? m : 1;
+              std::vector<float> c1 = c0, c2 = c0;  // ldc = n + 2: the gap must stay untouched
+              t.gemm_f32(m, n, k, a.data(), a_row, a_col, b.data(), n, c1.data(), n + 2, accumulate);
+              ref.gemm_f32(m, n, k, a.data(), a_row, a_col, b.data(), n, c2.data(), n + 2, accumulate);
+              EXPECT_LT(normalized_error(c1, c2), kSimdBound);
+              for (int64_t i = 0; i < m; ++i)
+                for (int64_t g = n; g < n + 2; ++g)
+                  ASSERT_EQ(c1[static_cast<size_t>(i * (n + 2) + g)], c0[static_cast<size_t>(i * (n + 2) + g)]);
+            }
+  }
+  if (!any) GTEST_SKIP() << "no SIMD path compiled in or supported by this CPU; skipping";
+}
+
+// Two online steps over a split block give the softmax of the whole column; masked (-inf)
+// scores give 0 and a column masked in the first block only still comes out right.
+TEST(Ops, SoftmaxOnlineMatchesWholeSoftmaxOnEveryPath) {
+  for (Isa isa : available_isas()) {
+    const detail::OpsTable& t = ops_table(isa);
+    for (int64_t n : {1, 7, 16, 21, 64}) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " n=" + std::to_string(n));
+      const int64_t rows = 11, ld = n + 1;
+      auto s = random_floats(static_cast<size_t>(rows * ld), 8, 6.0f);
+      for (int64_t j = 0; j < 5; ++j) s[static_cast<size_t>(j * ld)] = -INFINITY;  // column 0
+      s[static_cast<size_t>(7 * ld + n - 1)] = -INFINITY;
+      std::vector<float> want(static_cast<size_t>(rows * n));
+      for (int64_t i = 0; i < n; ++i) {
+        std::vector<float> col(static_cast<size_t>(rows));
+        for (int64_t j = 0; j < rows; ++j) col[static_cast<size_t>(j)] = s[static_cast<size_t>(j * ld + i)];
+        ops_table(Isa::Scalar).softmax(col.data(), rows);
+        for (int64_t j = 0; j < rows; ++j) want[static_cast<size_t>(j * n + i)] = col[static_cast<size_t>(j)];
+      }
+      std::vector<float> mx(static_cast<size_t>(n), kSoftmaxFloor), sum(static_cast<size_t>(n), 0.0f),
+          sc1(static_cast<size_t>(n)), sc2(static_cast<size_t>(n));
+      t.softmax_online(s.data(), 5, n, ld, mx.data(), sum.data(), sc1.data());
+      t.softmax_online(s.data() + 5 * ld, rows - 5, n, ld, mx.data(), sum.data(), sc2.data());
+      std::vector<float> got(static_cast<size_t>(rows * n));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < rows; ++j) {
+          const float e = s[static_cast<size_t>(j * ld + i)] * (j < 5 ? sc2[static_cast<size_t>(i)] : 1.0f);
+          got[static_cast<size_t>(j * n + i)] = e / sum[static_cast<size_t>(i)];
+        }
+      EXPECT_LT(normalized_error(got, want), 1e-6);
+      EXPECT_EQ(got[static_cast<size_t>(7 * n + n - 1)], 0.0f);
+      for (float v : got) ASSERT_TRUE(std::isfinite(v));
+    }
+  }
 }
 
 TEST(Ops, SoftmaxHandlesMaskedScoresAndLargeValues) {
