@@ -295,6 +295,7 @@ void decode_pairs(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
 }
 
 #include "kernels/legacy_decode_avx512.inc"
+#include "kernels/legacy_decode_acts_avx512.inc"
 
 // One activation row: the nibble types take the unit kernel above; Q8_0, whose 34-byte blocks
 // need no unpacking, runs ~10% faster from L2 through the pair kernel than through the unit

@@ -144,6 +144,13 @@ void decode_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
                   out + i, 1);
 }
 
+// No small-batch decode kernel on this path: the tile kernels take 2+ activation rows.
+template <class T>
+bool decode_few_acts(int64_t, const uint8_t*, size_t, int64_t, const uint8_t*, size_t, int64_t,
+                     float*, size_t) {
+  return false;
+}
+
 #include "kernels/legacy_gemm.inc"
 
 }  // namespace

@@ -238,24 +238,26 @@ void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const vo
 
 }  // namespace
 
-// From 2 activation rows on the panel wins for every type here: the tile kernels run a second
-// activation row as a separate one-row tile that reads the weights again (bench_matmul
-// matmul_batch, Q5_0 4864x896: 186 vs 744 us at 2 rows, one thread).
-constexpr int64_t kLegacyPanelMinActs = 2;
+// Below these row counts decode_few_acts (legacy_decode_acts_avx512.inc) streams the weights
+// once with the unpacking shared, no panel transposes. bench_matmul matmul_batch, 2 threads,
+// best of 3 (us): Q5_0 4864x896 at 2 / 4 / 5 rows 60 / 82 / 174 vs the panel's 101 / 113 / 118;
+// Q8_0 151936x896 at 2 / 4 rows 2872 / 4533 vs 3950 / 4396.
+constexpr int64_t kNibblePanelMinActs = 5;
+constexpr int64_t kQ8PanelMinActs = 4;
 
 void register_panel_legacy_avx512(KernelTable& t) {
   using tensor::Type;
-  auto put = [&](Type type, Type act, GemmFn fn) {
+  auto put = [&](Type type, Type act, GemmFn fn, int64_t min_acts) {
     if (t[type].act_type != act) return;  // the panel must read the activations the driver makes
     t[type].panel = fn;
-    t[type].panel_min_acts = kLegacyPanelMinActs;
+    t[type].panel_min_acts = min_acts;
   };
-  put(Type::Q4_0, Type::Q8_0, gemm<Q4_0>);
-  put(Type::Q4_1, Type::Q8_1, gemm<Q4_1>);
-  put(Type::Q5_0, Type::Q8_0, gemm<Q5_0>);
-  put(Type::Q5_1, Type::Q8_1, gemm<Q5_1>);
-  put(Type::Q8_0, Type::Q8_0, gemm<Q8_0>);
-  put(Type::IQ4_NL, Type::Q8_0, gemm<IQ4_NL>);
+  put(Type::Q4_0, Type::Q8_0, gemm<Q4_0>, kNibblePanelMinActs);
+  put(Type::Q4_1, Type::Q8_1, gemm<Q4_1>, kNibblePanelMinActs);
+  put(Type::Q5_0, Type::Q8_0, gemm<Q5_0>, kNibblePanelMinActs);
+  put(Type::Q5_1, Type::Q8_1, gemm<Q5_1>, kNibblePanelMinActs);
+  put(Type::Q8_0, Type::Q8_0, gemm<Q8_0>, kQ8PanelMinActs);
+  put(Type::IQ4_NL, Type::Q8_0, gemm<IQ4_NL>, kNibblePanelMinActs);
 }
 
 }  // namespace tandem::kernels::detail
