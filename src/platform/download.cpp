@@ -1,6 +1,5 @@
 #include "platform/download.h"
 
-#include <curl/curl.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/file.h>
@@ -12,8 +11,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
-#include <mutex>
 
+#include "platform/curl_loader.h"
 #include "platform/sha256.h"
 
 namespace tandem::platform {
@@ -26,16 +25,12 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kErrorBodyShown = 200;
 constexpr auto kProgressInterval = std::chrono::milliseconds(100);
 
-void curl_global_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
+// Only reached once curl_api() has loaded libcurl, so these calls cannot throw.
 struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl_api().easy_cleanup(c); }
 };
 struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+  void operator()(curl_slist* l) const { curl_api().slist_free_all(l); }
 };
 
 // Closes the descriptor (which also releases its lock) however the download ends.
@@ -277,46 +272,47 @@ enum class Outcome { Complete, RestartWithoutRange };
 
 Outcome perform(Transfer& t) {
   const DownloadOptions& o = t.options;
-  std::unique_ptr<CURL, EasyDeleter> curl(curl_easy_init());
+  const CurlApi& api = curl_api();
+  std::unique_ptr<CURL, EasyDeleter> curl(api.easy_init());
   if (!curl) throw DownloadError("cannot create a libcurl handle", 0, false);
   CURL* c = curl.get();
   char errbuf[CURL_ERROR_SIZE] = {};
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   if (!o.bearer_token.empty())
-    headers.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + o.bearer_token).c_str()));
+    headers.reset(api.slist_append(nullptr, ("Authorization: Bearer " + o.bearer_token).c_str()));
   const std::string range = fmt::format("{}-", t.offset);
 
-  curl_easy_setopt(c, CURLOPT_URL, o.url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
-  curl_easy_setopt(c, CURLOPT_USERAGENT, o.user_agent.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_seconds);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o.low_speed_limit);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o.low_speed_seconds);
-  if (headers) curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-  if (t.offset > 0) curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(c, CURLOPT_URL, o.url.c_str());
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  api.easy_setopt(c, CURLOPT_MAXREDIRS, static_cast<long>(o.max_redirects));
+  api.easy_setopt(c, CURLOPT_USERAGENT, o.user_agent.c_str());
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_seconds);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, o.low_speed_limit);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, o.low_speed_seconds);
+  if (headers) api.easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  if (t.offset > 0) api.easy_setopt(c, CURLOPT_RANGE, range.c_str());
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 
-  CURLcode rc = curl_easy_perform(c);
+  CURLcode rc = api.easy_perform(c);
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   const std::string kept = fmt::format("{} bytes kept in {}; run the same command again to resume",
                                        t.written, o.destination);
   if (rc != CURLE_OK) {
     if (o.cancel && o.cancel->load())
       throw DownloadError(fmt::format("download interrupted; {}", kept), 0, true);
     if (!t.failure.empty()) throw DownloadError(t.failure, 0, false);
-    std::string why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    std::string why = errbuf[0] ? errbuf : api.easy_strerror(rc);
     if (rc == CURLE_OPERATION_TIMEDOUT && t.status != 0)
       why = fmt::format("connection stalled: less than {} bytes/s for {} s ({})", o.low_speed_limit,
                         o.low_speed_seconds, why);
@@ -345,7 +341,7 @@ Outcome perform(Transfer& t) {
         fmt::format("download of {} ended at {} of {} bytes; {}", o.url, t.written, *t.total, kept),
         0, false);
   char* final_url = nullptr;
-  curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final_url);
+  api.easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &final_url);
   t.final_url = final_url ? final_url : o.url;
   return Outcome::Complete;
 }
@@ -353,7 +349,7 @@ Outcome perform(Transfer& t) {
 }  // namespace
 
 DownloadResult download_file(const DownloadOptions& o) {
-  curl_global_once();
+  curl_api();  // a missing libcurl fails here, before the destination is created
   FileDescriptor file;
   file.fd = ::open(o.destination.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (file.fd < 0)

@@ -1,6 +1,7 @@
 #pragma once
 // Incremental SHA-256 (OpenSSL EVP underneath), so a download is hashed as its bytes arrive and a
-// resumed download re-hashes only what is already on disk.
+// resumed download re-hashes only what is already on disk. libcrypto.so.3 is loaded when the first
+// Sha256 is made; the constructor throws IoError naming the Debian package when it is missing.
 #include <cstddef>
 #include <memory>
 #include <string>

@@ -1,12 +1,12 @@
 #include "platform/url.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
 #include <memory>
 
+#include "platform/curl_loader.h"
 #include "platform/model_store.h"
 #include "util/error.h"
 
@@ -15,20 +15,21 @@ namespace tandem::platform {
 namespace {
 
 struct UrlDeleter {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+  void operator()(CURLU* u) const { curl_api().url_cleanup(u); }
 };
 struct CurlStringDeleter {
-  void operator()(char* s) const { curl_free(s); }
+  void operator()(char* s) const { curl_api().free(s); }
 };
 using CurlString = std::unique_ptr<char, CurlStringDeleter>;
 
 std::unique_ptr<CURLU, UrlDeleter> parse(const std::string& url) {
-  std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+  const CurlApi& api = curl_api();
+  std::unique_ptr<CURLU, UrlDeleter> u(api.url());
   if (!u) throw Error("cannot allocate a URL parser");
-  if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
+  if (api.url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK)
     throw InvalidArgument(fmt::format("'{}' is not a valid URL", url));
   char* scheme = nullptr;
-  if (curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+  if (api.url_get(u.get(), CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
     throw InvalidArgument(fmt::format("'{}' has no scheme (expected http:// or https://)", url));
   CurlString owned(scheme);
   std::string s(scheme);
@@ -39,7 +40,7 @@ std::unique_ptr<CURLU, UrlDeleter> parse(const std::string& url) {
 
 std::string get_part(CURLU* u, CURLUPart part, unsigned flags) {
   char* value = nullptr;
-  if (curl_url_get(u, part, &value, flags) != CURLUE_OK || !value) return "";
+  if (curl_api().url_get(u, part, &value, flags) != CURLUE_OK || !value) return "";
   CurlString owned(value);
   return value;
 }

@@ -1,5 +1,6 @@
 #pragma once
-// The few facts a model pull needs from a URL, parsed by libcurl's URL parser.
+// The few facts a model pull needs from a URL, parsed by libcurl's URL parser (loaded on first
+// use, see curl_loader.h: url_host and model_id_from_url throw IoError when libcurl is missing).
 #include <string>
 
 namespace tandem::platform {
