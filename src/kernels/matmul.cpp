@@ -82,53 +82,73 @@ void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool
   matmul(w, x, batch, y, pool, best_isa());
 }
 
-void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool, Isa isa) {
-  const WeightKernel& k = kernel_for(w, isa);
+namespace {
+
+// Checks w against kernel k; false when there is nothing to do.
+bool check_shape(const Matrix& w, const WeightKernel& k, int64_t batch) {
   const int64_t wbs = tensor::info(w.type).block_size;
   const int64_t act_bs = tensor::info(k.act_type).block_size;
   if (w.cols <= 0 || w.cols % wbs != 0 || w.cols % act_bs != 0)
     throw InvalidArgument("matmul: " + std::to_string(w.cols) + " columns is not a multiple of " +
                           std::string(tensor::type_name(w.type)) + "'s block size");
   if (w.rows < 0 || batch < 0) throw InvalidArgument("matmul: negative rows or batch");
-  if (w.rows == 0 || batch == 0) return;
+  return w.rows != 0 && batch != 0;
+}
 
-  // 1. Activations into the kernel's format, once per call.
-  const size_t a_stride = tensor::row_bytes(k.act_type, w.cols);
-  const void* a = x;
-  if (k.act_type != tensor::Type::F32) {
-    thread_local Scratch scratch;
-    auto* dst = static_cast<uint8_t*>(scratch.get(a_stride * static_cast<size_t>(batch)));
-    auto convert = [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b)
-        detail::convert_activation_row(isa, k.act_type, x + b * w.cols, dst + b * a_stride, w.cols);
-    };
-    if (batch > 1 && batch * w.cols >= kParallelConvertElements)
-      pool.parallel_for(batch, 1, convert);
-    else
-      convert(0, batch);
-    a = dst;
-  }
+// The activations in the kernel's format (x itself for F32 kernels), once per call.
+const void* convert_activations(const WeightKernel& k, Isa isa, const float* x, int64_t cols,
+                                int64_t batch, ThreadPool& pool) {
+  if (k.act_type == tensor::Type::F32) return x;
+  thread_local Scratch scratch;
+  const size_t a_stride = tensor::row_bytes(k.act_type, cols);
+  auto* dst = static_cast<uint8_t*>(scratch.get(a_stride * static_cast<size_t>(batch)));
+  auto convert = [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      detail::convert_activation_row(isa, k.act_type, x + b * cols, dst + b * a_stride, cols);
+  };
+  if (batch > 1 && batch * cols >= kParallelConvertElements)
+    pool.parallel_for(batch, 1, convert);
+  else
+    convert(0, batch);
+  return dst;
+}
 
-  // 2. Weight rows across threads; within a thread, activations in L2-sized blocks.
+// Weight rows [r0, r1) of w against all activation rows, in L2-sized activation blocks.
+void run_rows(const WeightKernel& k, const Matrix& w, const uint8_t* a, size_t a_stride,
+              int64_t batch, float* y, int64_t r0, int64_t r1) {
   const size_t w_stride = tensor::row_bytes(w.type, w.cols);
   const auto* wb = static_cast<const uint8_t*>(w.data);
-  const auto* ab = static_cast<const uint8_t*>(a);
-  const int64_t act_block =
-      std::max<int64_t>(1, static_cast<int64_t>(kActivationBlockBytes / a_stride));
-  auto run_rows = [&](int64_t r0, int64_t r1) {
-    for (int64_t c0 = 0; c0 < batch; c0 += act_block) {
-      const int64_t nc = std::min(act_block, batch - c0);
-      gemm_for(k, nc)(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, ab + c0 * a_stride,
-                      a_stride, nc, y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
-    }
-  };
+  const int64_t act_block = std::max<int64_t>(1, static_cast<int64_t>(kActivationBlockBytes / a_stride));
+  for (int64_t c0 = 0; c0 < batch; c0 += act_block) {
+    const int64_t nc = std::min(act_block, batch - c0);
+    gemm_for(k, nc)(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, a + c0 * a_stride, a_stride, nc,
+                    y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
+  }
+}
+
+// matmul_group runs its targets in one region up to this many activation rows; beyond, each
+// call is long enough that a wake-up per matrix costs nothing.
+constexpr int64_t kGroupMaxBatch = 16;
+
+}  // namespace
+
+void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool, Isa isa) {
+  const WeightKernel& k = kernel_for(w, isa);
+  if (!check_shape(w, k, batch)) return;
+  const size_t a_stride = tensor::row_bytes(k.act_type, w.cols);
+  const auto* ab = static_cast<const uint8_t*>(convert_activations(k, isa, x, w.cols, batch, pool));
+
+  // Weight rows across threads; within a thread, activations in L2-sized blocks.
+  const size_t w_stride = tensor::row_bytes(w.type, w.cols);
+  const auto* wb = static_cast<const uint8_t*>(w.data);
   const size_t work = w_stride * static_cast<size_t>(w.rows) * static_cast<size_t>(batch);
   if (work < kSerialWorkBytes || pool.size() == 1) {
-    run_rows(0, w.rows);
+    run_rows(k, w, ab, a_stride, batch, y, 0, w.rows);
   } else if (w.rows >= kRowGrain * pool.size() || batch == 1) {
     // parallel_for hands out contiguous row chunks, a few per thread, from a shared counter: a
     // thread another process preempts mid-call delays the call by one chunk, not a whole share.
-    pool.parallel_for(w.rows, kRowGrain, run_rows);
+    pool.parallel_for(w.rows, kRowGrain,
+                      [&](int64_t r0, int64_t r1) { run_rows(k, w, ab, a_stride, batch, y, r0, r1); });
   } else {
     // Too few rows to give every thread a share (a small matrix against a long prompt): split
     // the activation rows instead, each thread running all weight rows on its share.
@@ -137,6 +157,39 @@ void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool
                            y + b0 * w.rows, static_cast<size_t>(w.rows));
     });
   }
+}
+
+void matmul_group(std::span<const MatmulTarget> targets, const float* x, int64_t batch,
+                  ThreadPool& pool) {
+  const Isa isa = best_isa();
+  bool together = batch <= kGroupMaxBatch && targets.size() > 1;
+  int64_t total_rows = 0;
+  for (const MatmulTarget& t : targets) {
+    const WeightKernel& k = kernel_for(t.w, isa);
+    together = together && t.w.cols == targets[0].w.cols &&
+               k.act_type == kernel_for(targets[0].w, isa).act_type;
+    check_shape(t.w, k, batch);
+    total_rows += t.w.rows;
+  }
+  if (!together) {
+    for (const MatmulTarget& t : targets) matmul(t.w, x, batch, t.y, pool, isa);
+    return;
+  }
+  if (total_rows == 0 || batch == 0) return;
+  const WeightKernel& k0 = kernel_for(targets[0].w, isa);
+  const int64_t cols = targets[0].w.cols;
+  const size_t a_stride = tensor::row_bytes(k0.act_type, cols);
+  const auto* ab = static_cast<const uint8_t*>(convert_activations(k0, isa, x, cols, batch, pool));
+  // Global row r is row r - offset of the target whose [offset, offset + rows) holds it.
+  auto run_range = [&](int64_t g0, int64_t g1) {
+    int64_t offset = 0;
+    for (const MatmulTarget& t : targets) {
+      const int64_t r0 = std::max(g0 - offset, int64_t{0}), r1 = std::min(g1 - offset, t.w.rows);
+      if (r0 < r1) run_rows(kernel_for(t.w, isa), t.w, ab, a_stride, batch, t.y, r0, r1);
+      offset += t.w.rows;
+    }
+  };
+  pool.parallel_for(total_rows, kRowGrain, run_range);
 }
 
 }  // namespace tandem::kernels

@@ -1,6 +1,7 @@
 #pragma once
 // Matrix x vector(s) for every supported weight type: the hot loop of the engine.
 #include <cstdint>
+#include <span>
 
 #include "kernels/isa.h"
 #include "tensor/types.h"
@@ -24,6 +25,19 @@ struct Matrix {
 void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool);
 // The same with an explicit instruction-set path (tests, benchmarks).
 void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool& pool, Isa isa);
+
+// One matrix of a matmul_group and where its output goes (batch x w.rows floats, as matmul).
+struct MatmulTarget {
+  Matrix w;
+  float* y;
+};
+
+// Several matrices with the same number of columns against the same activations (Q, K and V;
+// gate and up): the activations are converted once, and for a few activation rows (decode) the
+// rows of all matrices are split across the pool in ONE parallel region instead of one per
+// matrix. Results are those of calling matmul on each target.
+void matmul_group(std::span<const MatmulTarget> targets, const float* x, int64_t batch,
+                  ThreadPool& pool);
 
 // True when matmul supports weights of type t.
 bool matmul_supports(tensor::Type t);

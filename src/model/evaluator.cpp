@@ -109,9 +109,8 @@ void Evaluator::project_qkv(const LayerWeights& lw, int64_t n) {
     take_columns(fused_.data(), n, width, hp.q_width(), hp.k_width(), k_.data());
     take_columns(fused_.data(), n, width, hp.q_width() + hp.k_width(), hp.v_width(), v_.data());
   } else {
-    kernels::matmul(lw.wq, xn_.data(), n, q_.data(), pool_);
-    kernels::matmul(lw.wk, xn_.data(), n, k_.data(), pool_);
-    kernels::matmul(lw.wv, xn_.data(), n, v_.data(), pool_);
+    const kernels::MatmulTarget qkv[] = {{lw.wq, q_.data()}, {lw.wk, k_.data()}, {lw.wv, v_.data()}};
+    kernels::matmul_group(qkv, xn_.data(), n, pool_);
   }
   add_bias_rows(q_.data(), lw.q_bias, n);
   add_bias_rows(k_.data(), lw.k_bias, n);
@@ -172,8 +171,8 @@ void Evaluator::ffn_block(int64_t il, int64_t n) {
     take_columns(fused_.data(), n, 2 * hp.n_ff, 0, hp.n_ff, gate_.data());
     take_columns(fused_.data(), n, 2 * hp.n_ff, hp.n_ff, hp.n_ff, up_.data());
   } else {
-    kernels::matmul(lw.w_gate, xn_.data(), n, gate_.data(), pool_);
-    kernels::matmul(lw.w_up, xn_.data(), n, up_.data(), pool_);
+    const kernels::MatmulTarget gate_up[] = {{lw.w_gate, gate_.data()}, {lw.w_up, up_.data()}};
+    kernels::matmul_group(gate_up, xn_.data(), n, pool_);
   }
   // The activation is written over the gate (element-wise, so in place is safe): one n x n_ff
   // buffer less, which is tens of MB for a 512-token prompt batch.
