@@ -2,9 +2,11 @@
 // register: one vpdpbusd, one convert and one FMA cover 64 weights, with each block's scale in
 // the float lanes its products land in. An odd last block runs as a pair whose upper half is
 // zero. Same block arithmetic as legacy_x86.h (see the Kind comments there). One activation row
-// (decode) of the nibble types runs the 4-block unit kernel of legacy_decode_avx512.inc.
+// (decode) of the nibble types runs the 4-block unit kernel of legacy_decode_avx512.inc, of Q8_0
+// the raw-chunk kernel below it.
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <vector>
@@ -262,51 +264,147 @@ inline void prefetch_ahead(const uint8_t* p, int bytes, const uint8_t* end) {
       _mm_prefetch(reinterpret_cast<const char*>(p + kDecodePrefetchBytes + o), _MM_HINT_T0);
 }
 
-// One activation row (decode) by block pairs (Q8_0; see decode_rows): prepare the activation's
-// pairs once, then stream every weight row past them with four independent accumulator chains.
-template <class T>
-void decode_pairs(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
-                  const ActBlock<T>* a, float* out) {
-  using WB = typename T::Block;
-  const int64_t full = nb / 2;
-  thread_local std::vector<ActPair> pairs;
-  if (static_cast<int64_t>(pairs.size()) < full + 1) pairs.resize(static_cast<size_t>(full + 1));
-  for (int64_t p = 0; p < full; ++p) pairs[p] = act_pair<T, true>(a + 2 * p);
-  if (nb % 2 != 0) pairs[full] = act_pair<T, false>(a + 2 * full);
-  const ActPair* ap = pairs.data();
+#include "kernels/legacy_decode_avx512.inc"
+
+// One activation row (decode) of Q8_0, read as raw 64-byte chunks of the weight row with no
+// unpacking at all. Blocks are 34 bytes (a 2-byte scale, then 32 quants) and start at even
+// offsets, so every int32 lane (4 bytes at a multiple of 4) holds quants of a single block, plus
+// at most 2 scale bytes (its own or the next block's). The activation row is Q8_0 too, with the
+// same layout: with its scale bytes zeroed it is the chunk's other vpdpbusd operand, and the
+// weights' scale bytes multiply zero. Each lane's weight scale is gathered by one vpermt2w from
+// the chunk and the one before it (a block's scale lies at most 32 bytes before its first lane);
+// the lane-to-block pattern repeats every 17 chunks (32 blocks).
+//
+// Decode is limited by vector loads here (2 per cycle on Zen 5, half that for loads crossing a
+// cache line): per 64 weight bytes this reads 5 vectors, all aligned when the row is (the pair
+// kernel it replaced read 7 per 68 bytes, two of them line-crossing 32-byte halves, and ran ~20%
+// slower from L2). Two weight rows sharing each chunk's activation loads ran faster still from
+// L2 but ~20-25% slower from DRAM (two interleaved streams per core), so rows go one at a time.
+// Also measured and dropped: a 17-chunk unroll holding the index patterns in registers (one load
+// fewer, +6% from L2, 5-13% slower from DRAM); cutting chunks of rows that start off a 64-byte
+// boundary out of aligned line loads with vpermt2d (slower from L2 than the straddling loads).
+constexpr int kRawPeriod = 17;  // 64-byte chunks per 32 blocks of 34 bytes
+
+struct RawIndex {
+  uint64_t quant_bytes[kRawPeriod];     // bytes of chunk c that are quants (not scale bytes)
+  uint16_t scale_word[kRawPeriod][16];  // lane l's scale: its word in (chunk c - 1, chunk c)
+};
+
+constexpr RawIndex make_raw_index() {
+  RawIndex x{};
+  for (int c = 0; c < kRawPeriod; ++c) {
+    for (int i = 0; i < 64; ++i)
+      if ((64 * c + i) % 34 >= 2) x.quant_bytes[c] |= uint64_t{1} << i;
+    for (int l = 0; l < 16; ++l) {
+      const int block = (64 * c + 4 * l) / 34;
+      x.scale_word[c][l] = static_cast<uint16_t>((34 * block - 64 * (c - 1)) / 2);
+    }
+  }
+  return x;
+}
+inline constexpr RawIndex kRawIndex = make_raw_index();
+
+// The activation side of one chunk, laid out once per call.
+struct alignas(64) RawChunk {
+  __m512i y;                // activation bytes at the weights' positions, 0 against scale bytes
+  __m512i start;            // -128 * sum(y) of each lane (the weights run offset by 128)
+  __m512 da;                // each lane's activation scale (0 past the row's end)
+  uint16_t scale_word[16];  // vpermt2w index of each lane's weight scale (RawIndex)
+};
+
+// A 64-byte load kept in a register: the compiler would otherwise fold it into both of its uses
+// (the xor and the scale gather) and load the chunk twice, and loads are the bottleneck.
+inline __m512i load_once(const uint8_t* p) {
+  __m512i x = _mm512_loadu_si512(p);
+  __asm__("" : "+v"(x));
+  return x;
+}
+
+// The fp16 scale of each lane's block as floats, gathered from the chunk x and the one before.
+inline __m512 lane_scales(__m512i prev, const RawChunk& a, __m512i x, __mmask16 lanes = 0xFFFF) {
+  const __m512i index =
+      _mm512_zextsi256_si512(_mm256_load_si256(reinterpret_cast<const __m256i*>(a.scale_word)));
+  return _mm512_maskz_cvtph_ps(lanes, _mm512_castsi512_si256(_mm512_permutex2var_epi16(prev, index, x)));
+}
+
+// acc += one chunk's products; x holds the chunk's raw bytes, prev the previous chunk's.
+inline __m512 raw_chunk_dot(__m512i x, __m512i prev, const RawChunk& a, __m512 acc) {
+  const __m512i q = _mm512_xor_si512(x, _mm512_set1_epi8(static_cast<char>(0x80)));
+  const __m512i dot = _mm512_dpbusd_epi32(a.start, q, a.y);
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(lane_scales(prev, a, x), a.da), acc);
+}
+
+// Lays out the activation row (nb Q8_0 blocks) as `chunks` RawChunks.
+inline void raw_activation(const tensor::BlockQ8_0* a, int64_t bytes, std::vector<RawChunk>& act) {
+  const auto* raw = reinterpret_cast<const uint8_t*>(a);
+  const int64_t chunks = (bytes + 63) / 64;
+  if (static_cast<int64_t>(act.size()) < chunks) act.resize(static_cast<size_t>(chunks));
+  __m512i prev = _mm512_setzero_si512();
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int period = static_cast<int>(c % kRawPeriod);
+    const __mmask64 live = first_bytes(static_cast<int>(std::min<int64_t>(64, bytes - 64 * c)));
+    const __m512i x = _mm512_maskz_loadu_epi8(live, raw + 64 * c);
+    RawChunk& r = act[static_cast<size_t>(c)];
+    r.y = _mm512_maskz_mov_epi8(kRawIndex.quant_bytes[period], x);
+    const __m512i ysum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(1), r.y);
+    r.start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(ysum, 7));
+    std::memcpy(r.scale_word, kRawIndex.scale_word[period], sizeof(r.scale_word));
+    // The activation's own scales sit where the weights' do: the same gather spreads them. Lanes
+    // wholly past the row's end get 0, so the weight bytes the tail's masked load zeroes (and
+    // whatever scale word their index meets) contribute nothing.
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __mmask16 live_lanes = _mm512_test_epi32_mask(_mm512_maskz_mov_epi8(live, ones), ones);
+    r.da = lane_scales(prev, r, x, live_lanes);
+    prev = x;
+  }
+}
+
+inline void decode_raw_q8_0(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
+                            const tensor::BlockQ8_0* a, float* out) {
+  const int64_t bytes = nb * static_cast<int64_t>(sizeof(tensor::BlockQ8_0));
+  const int64_t full = bytes / 64;
+  const __mmask64 tail_mask = first_bytes(static_cast<int>(bytes - 64 * full));
+  thread_local std::vector<RawChunk> act;
+  raw_activation(a, bytes, act);
+  const RawChunk* ac = act.data();
   const uint8_t* end = w + n_rows * w_stride;
   for (int64_t i = 0; i < n_rows; ++i) {
-    const WB* wr = reinterpret_cast<const WB*>(w + i * w_stride);
+    const uint8_t* p = w + i * w_stride;
+    // Four accumulator chains: one would wait on the FMA latency every chunk.
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                      _mm512_setzero_ps()};
-    auto pair = [&]<bool kPair>(int64_t p, __m512& chain) {
-      chain = accumulate<T>(weight_pair<T, kPair>(wr + 2 * p), ap[p], chain);
-    };
-    int64_t p = 0;
-    for (; p + 4 <= full; p += 4) {
-      prefetch_ahead(reinterpret_cast<const uint8_t*>(wr + 2 * p), 8 * static_cast<int>(sizeof(WB)), end);
-      for (int c = 0; c < 4; ++c) pair.template operator()<true>(p + c, acc[c]);
+    __m512i prev = _mm512_setzero_si512();  // chunk 0's lanes never index it
+    int64_t c = 0;
+    for (; c + 4 <= full; c += 4) {
+      prefetch_ahead(p + 64 * c, 256, end);
+      for (int k = 0; k < 4; ++k) {
+        const __m512i x = load_once(p + 64 * (c + k));
+        acc[k] = raw_chunk_dot(x, prev, ac[c + k], acc[k]);
+        prev = x;
+      }
     }
-    for (; p < full; ++p) pair.template operator()<true>(p, acc[0]);
-    if (nb % 2 != 0) pair.template operator()<false>(full, acc[1]);
+    for (; c < full; ++c) {
+      const __m512i x = load_once(p + 64 * c);
+      acc[0] = raw_chunk_dot(x, prev, ac[c], acc[0]);
+      prev = x;
+    }
+    // The row's last bytes: a fault-suppressing masked load reads nothing past the row.
+    if (tail_mask != 0)
+      acc[1] = raw_chunk_dot(_mm512_maskz_loadu_epi8(tail_mask, p + 64 * full), prev, ac[full], acc[1]);
     const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
     out[i] = _mm512_reduce_add_ps(sum);
   }
 }
-
-#include "kernels/legacy_decode_avx512.inc"
 #include "kernels/legacy_decode_acts_avx512.inc"
 
-// One activation row: the nibble types take the unit kernel above; Q8_0, whose 34-byte blocks
-// need no unpacking, runs ~10% faster from L2 through the pair kernel than through the unit
-// gathers, and both stream at the read probe's speed from DRAM.
+// One activation row: the nibble types take the unit kernel, Q8_0 (no unpacking) the raw chunks.
 template <class T>
 void decode_rows(int64_t nb, const uint8_t* w, size_t w_stride, int64_t n_rows,
                  const ActBlock<T>* a, float* out) {
   if constexpr (T::kNibbles)
     decode_units<T>(nb, w, w_stride, n_rows, a, out);
   else
-    decode_pairs<T>(nb, w, w_stride, n_rows, a, out);
+    decode_raw_q8_0(nb, w, w_stride, n_rows, a, out);
 }
 
 #include "kernels/legacy_gemm.inc"

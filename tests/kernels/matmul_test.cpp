@@ -123,12 +123,14 @@ TEST(Matmul, NeonMatchesScalar) { check_against_scalar(Isa::Neon); }
 
 // One activation row (decode) of the 32-element block types on every path against scalar, at row
 // lengths that exercise each way a row ends: the SIMD decode kernels work in groups of 2 or 4
-// blocks with a partial last group (1-3 blocks), and 896 / 4864 columns are Qwen2.5-0.5B's.
+// blocks with a partial last group (1-3 blocks), Q8_0 in 64-byte chunks whose lane pattern
+// repeats every 32 blocks (32 and 64 end on a chunk boundary), and 896 / 4864 columns are
+// Qwen2.5-0.5B's.
 // Row counts cover odd ones and more than a thread's chunk.
 TEST(Matmul, DecodeMatchesScalarAtEveryRowEnding) {
   ThreadPool pool(2);
   for (Type t : {Type::Q4_0, Type::Q4_1, Type::Q5_0, Type::Q5_1, Type::Q8_0, Type::IQ4_NL}) {
-    for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 30, 152}) {
+    for (int64_t blocks : {1, 2, 3, 4, 5, 6, 7, 8, 9, 28, 30, 32, 33, 64, 152}) {
       const int64_t cols = blocks * 32;
       for (int64_t rows : {1, 3, 7, 130}) {
         const auto w = make_weights(t, rows, cols, static_cast<uint32_t>(rows + 7 * blocks), nullptr);
