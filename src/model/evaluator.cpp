@@ -17,6 +17,9 @@
 namespace tandem::model {
 namespace {
 
+// Prompt rows per pass through the FFN (see ffn_block).
+constexpr int64_t kFfnRows = 256;
+
 void grow(std::vector<float>& buf, int64_t n) {
   if (buf.size() < static_cast<size_t>(n)) buf.resize(static_cast<size_t>(n));
 }
@@ -75,8 +78,8 @@ const ForwardOutput& Evaluator::forward(std::span<const BatchToken> batch, KvSto
   grow(k_, n * hp.k_width());
   grow(v_, n * hp.v_width());
   grow(attn_, n * hp.n_head * hp.head_dim_v);
-  grow(gate_, n * hp.n_ff);
-  grow(up_, n * hp.n_ff);
+  grow(gate_, std::min(n, kFfnRows) * hp.n_ff);
+  grow(up_, std::min(n, kFfnRows) * hp.n_ff);
 
   embed(batch);
   for (int64_t il = 0; il < hp.n_layer; ++il) {
@@ -165,22 +168,28 @@ void Evaluator::ffn_block(int64_t il, int64_t n) {
   const LayerWeights& lw = model_.weights().layers[static_cast<size_t>(il)];
 
   rms_norm_rows(x_.data(), lw.ffn_norm, n, xn_.data());
-  if (present(lw.w_gate_up)) {
-    grow(fused_, n * 2 * hp.n_ff);
-    kernels::matmul(lw.w_gate_up, xn_.data(), n, fused_.data(), pool_);
-    take_columns(fused_.data(), n, 2 * hp.n_ff, 0, hp.n_ff, gate_.data());
-    take_columns(fused_.data(), n, 2 * hp.n_ff, hp.n_ff, hp.n_ff, up_.data());
-  } else {
-    const kernels::MatmulTarget gate_up[] = {{lw.w_gate, gate_.data()}, {lw.w_up, up_.data()}};
-    kernels::matmul_group(gate_up, xn_.data(), n, pool_);
+  // The n x n_ff intermediates are the largest buffers of a prompt batch (20 MB for 512 tokens of
+  // Qwen2.5-0.5B): rows go through in chunks of kFfnRows, which still feed the panel GEMM enough
+  // activation rows to amortize its unpacking.
+  for (int64_t r0 = 0; r0 < n; r0 += kFfnRows) {
+    const int64_t m = std::min(kFfnRows, n - r0);
+    const float* in = xn_.data() + r0 * hp.n_embd;
+    if (present(lw.w_gate_up)) {
+      grow(fused_, m * 2 * hp.n_ff);
+      kernels::matmul(lw.w_gate_up, in, m, fused_.data(), pool_);
+      take_columns(fused_.data(), m, 2 * hp.n_ff, 0, hp.n_ff, gate_.data());
+      take_columns(fused_.data(), m, 2 * hp.n_ff, hp.n_ff, hp.n_ff, up_.data());
+    } else {
+      const kernels::MatmulTarget gate_up[] = {{lw.w_gate, gate_.data()}, {lw.w_up, up_.data()}};
+      kernels::matmul_group(gate_up, in, m, pool_);
+    }
+    // The activation is written over the gate (element-wise, so in place is safe).
+    if (model_.arch().ffn_activation == FfnActivation::Gelu)
+      kernels::geglu(gate_.data(), up_.data(), m * hp.n_ff, gate_.data());
+    else
+      kernels::swiglu(gate_.data(), up_.data(), m * hp.n_ff, gate_.data());
+    kernels::matmul(lw.w_down, gate_.data(), m, proj_.data() + r0 * hp.n_embd, pool_);
   }
-  // The activation is written over the gate (element-wise, so in place is safe): one n x n_ff
-  // buffer less, which is tens of MB for a 512-token prompt batch.
-  if (model_.arch().ffn_activation == FfnActivation::Gelu)
-    kernels::geglu(gate_.data(), up_.data(), n * hp.n_ff, gate_.data());
-  else
-    kernels::swiglu(gate_.data(), up_.data(), n * hp.n_ff, gate_.data());
-  kernels::matmul(lw.w_down, gate_.data(), n, proj_.data(), pool_);
 
   if (!lw.post_ffn_norm.empty()) {
     rms_norm_rows(proj_.data(), lw.post_ffn_norm, n, xn_.data());

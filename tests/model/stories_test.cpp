@@ -123,25 +123,36 @@ TEST_F(StoriesTest, SameOutputForEveryThreadCountAndPrefillMode) {
   }
 }
 
+// A prompt as one batch and token by token: the same logits at every position. The long case
+// (~400 tokens) crosses the FFN's row chunks and many attention key blocks and query tiles.
 TEST_F(StoriesTest, BatchPrefillAndTokenByTokenGiveTheSameLogits) {
   ThreadPool pool(2);
   model::Evaluator ev(s->model, pool);
-  const auto prompt = s->prompt();
-  auto kv_batch = s->cache(tensor::Type::F32);
-  std::vector<BatchToken> batch;
-  for (size_t i = 0; i < prompt.size(); ++i)
-    batch.push_back({prompt[i], static_cast<int32_t>(i), 0, true});
-  const std::vector<float> all = ev.forward(batch, kv_batch).logits;
+  std::vector<int32_t> long_prompt = s->prompt();
+  for (int rep = 0; rep < 2; ++rep)
+    for (int32_t id : s->expected_ids()) long_prompt.push_back(id);
+  long_prompt.resize(std::min<size_t>(long_prompt.size(), 400));
+  ASSERT_GT(long_prompt.size(), 300u);
+  for (const std::vector<int32_t>& prompt : {s->prompt(), long_prompt}) {
+    auto kv_batch = s->cache(tensor::Type::F32);
+    std::vector<BatchToken> batch;
+    for (size_t i = 0; i < prompt.size(); ++i)
+      batch.push_back({prompt[i], static_cast<int32_t>(i), 0, true});
+    const std::vector<float> all = ev.forward(batch, kv_batch).logits;
 
-  auto kv_single = s->cache(tensor::Type::F32);
-  double worst = 0;
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    BatchToken t{prompt[i], static_cast<int32_t>(i), 0, true};
-    const auto row = ev.forward({&t, 1}, kv_single).logits_row(0);
-    for (size_t j = 0; j < row.size(); ++j)
-      worst = std::max(worst, std::fabs(double(row[j]) - all[i * 512 + j]));
+    auto kv_single = s->cache(tensor::Type::F32);
+    double worst = 0;
+    for (size_t i = 0; i < prompt.size(); ++i) {
+      BatchToken t{prompt[i], static_cast<int32_t>(i), 0, true};
+      const auto row = ev.forward({&t, 1}, kv_single).logits_row(0);
+      for (size_t j = 0; j < row.size(); ++j)
+        worst = std::max(worst, std::fabs(double(row[j]) - all[i * 512 + j]));
+    }
+    // Only float summation order differs (panel GEMM vs decode kernels), and it accumulates
+    // with depth: ~2e-5 at 400 tokens on logits of magnitude ~10. A wrong mask or a lost key
+    // block moves logits by O(1).
+    EXPECT_LT(worst, prompt.size() > 100 ? 5e-5 : 1e-5) << prompt.size() << "-token prompt";
   }
-  EXPECT_LT(worst, 1e-5);
 }
 
 // Continuous batching: two sequences advance together in one batch per step, each against its own
