@@ -241,7 +241,8 @@ void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const vo
 // Below these row counts decode_few_acts (legacy_decode_acts_avx512.inc) streams the weights
 // once with the unpacking shared, no panel transposes. bench_matmul matmul_batch, 2 threads,
 // best of 3 (us): Q5_0 4864x896 at 2 / 4 / 5 rows 60 / 82 / 174 vs the panel's 101 / 113 / 118;
-// Q8_0 151936x896 at 2 / 4 rows 3674 / 7123 vs 4618 / 5594 (raw-chunk kernel, best of 4-5).
+// Q8_0 151936x896 at 2 rows 3294-3431 vs the panel's 4618; at 4 rows 5253-5332 vs 4669-5073
+// (raw-chunk kernel, best of 3-4 rounds; the host's bandwidth moves these by +-30%).
 constexpr int64_t kNibblePanelMinActs = 5;
 constexpr int64_t kQ8PanelMinActs = 4;
 
