@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_weights.h"
 #include "kernels/isa.h"
 #include "kernels/kquant_kernels.h"
 #include "tensor/convert.h"
@@ -30,32 +31,9 @@ constexpr int64_t kHotRows = 128;
 constexpr int64_t kColdRows = 8192;
 constexpr size_t kColdFootprint = size_t{256} << 20;
 
-std::vector<float> random_floats(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-struct FreeDeleter {
-  void operator()(uint8_t* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<uint8_t, FreeDeleter>;
-
 // `copies` x rows quantized rows (16 distinct random rows repeated).
 Buffer make_weights(Type t, int64_t rows, size_t copies) {
-  const size_t rb = tensor::row_bytes(t, kCols);
-  constexpr int64_t kDistinct = 16;
-  const auto src = random_floats(static_cast<size_t>(kDistinct * kCols), 1);
-  std::vector<uint8_t> seed(rb * kDistinct);
-  for (int64_t r = 0; r < kDistinct; ++r)
-    tensor::quantize(t, src.data() + r * kCols, seed.data() + r * rb, kCols);
-  const size_t total = rb * static_cast<size_t>(rows) * copies;
-  Buffer buf(static_cast<uint8_t*>(std::aligned_alloc(64, (total + 63) / 64 * 64)));
-  for (size_t r = 0; r < static_cast<size_t>(rows) * copies; ++r)
-    std::memcpy(buf.get() + r * rb, seed.data() + (r % kDistinct) * rb, rb);
-  return buf;
+  return bench::make_weights(t, rows, kCols, copies);
 }
 
 std::vector<uint8_t> make_activations(int64_t n) {
