@@ -43,6 +43,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -x "$tandem" ]] || { echo "no tandem binary at $tandem (use --tandem)" >&2; exit 2; }
 [[ -f "$model" ]] || { echo "no model file $model" >&2; exit 2; }
+model="$(realpath "$model")"  # the peer runs from a temp dir
+[[ -z "$peer" || "$peer" != */* ]] || peer="$(realpath "$peer")"
 name="$(basename "$model" .gguf)"
 label="${label:-$name}"
 out_dir="$root/bench/results"
@@ -74,9 +76,10 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tm
 pids+=($!)
 wait_health "$port" || { echo "tandem serve did not come up" >&2; exit 1; }
 if [[ -n "$peer" ]]; then
-  # llama-server's -c is the total over its slots.
-  "$peer" -m "$model" --port $((port + 1)) -np "$parallel" -t "$threads" -c $((ctx * parallel)) \
-    > "$out_dir/serve-$label.peer.log" 2>&1 &
+  # llama-server's -c is the total over its slots. It runs in the temp dir: some builds write a
+  # llama.log into their working directory.
+  (cd "$tmp" && exec "$peer" -m "$model" --port $((port + 1)) -np "$parallel" -t "$threads" \
+    -c $((ctx * parallel))) > "$out_dir/serve-$label.peer.log" 2>&1 &
   pids+=($!)
   wait_health $((port + 1)) || { echo "peer server did not come up" >&2; exit 1; }
 fi
