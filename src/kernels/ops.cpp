@@ -58,6 +58,9 @@ float dot_f16_f32(const uint16_t* x, const float* y, int64_t n) {
 void axpy_f16(float a, const uint16_t* x, int64_t n, float* y) { best().axpy_f16(a, x, n, y); }
 void f32_to_f16(const float* x, int64_t n, uint16_t* out) { best().f32_to_f16(x, n, out); }
 void f16_to_f32(const uint16_t* x, int64_t n, float* out) { best().f16_to_f32(x, n, out); }
+void f16_rows_to_f32(const uint16_t* const* rows, int64_t n_rows, int64_t n, float* out, int64_t ld) {
+  best().f16_rows_to_f32(rows, n_rows, n, out, ld);
+}
 void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
               const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   best().gemm_f32(m, n, k, a, a_row, a_col, b, ldb, c, ldc, accumulate);

@@ -38,6 +38,9 @@ void axpy_f16(float a, const uint16_t* x, int64_t n, float* y);   // y += a * x
 // Rounds n floats to half (nearest even), e.g. to append K/V rows to an F16 cache.
 void f32_to_f16(const float* x, int64_t n, uint16_t* out);
 void f16_to_f32(const uint16_t* x, int64_t n, float* out);
+// out[r * ld + i] = rows[r][i] for r < n_rows, i < n: a block of scattered cache rows in one call
+// (a call per 64-element row cost more than the conversion).
+void f16_rows_to_f32(const uint16_t* const* rows, int64_t n_rows, int64_t n, float* out, int64_t ld);
 
 // Tiled attention (model/attention.cpp) runs on these two.
 // Small dense float GEMM: C[i][j] (+)= sum_p A(i, p) * B[p][j] for i < m, j < n, p < k, where

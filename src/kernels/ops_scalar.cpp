@@ -81,6 +81,10 @@ void f16_to_f32(const uint16_t* x, int64_t n, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = tensor::fp16_to_fp32(x[i]);
 }
 
+void f16_rows_to_f32(const uint16_t* const* rows, int64_t n_rows, int64_t n, float* out, int64_t ld) {
+  for (int64_t r = 0; r < n_rows; ++r) f16_to_f32(rows[r], n, out + r * ld);
+}
+
 void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
               const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   for (int64_t i = 0; i < m; ++i)
@@ -109,7 +113,8 @@ void softmax_online(float* s, int64_t rows, int64_t n, int64_t ld, float* max, f
 
 OpsTable ops_scalar() {
   return {rms_norm, softmax,  silu,       swiglu,   gelu,     geglu,          dot_f32,
-          axpy,     dot_f16_f32, axpy_f16, f32_to_f16, f16_to_f32, gemm_f32, softmax_online};
+          axpy,     dot_f16_f32, axpy_f16, f32_to_f16, f16_to_f32, f16_rows_to_f32, gemm_f32,
+          softmax_online};
 }
 
 }  // namespace tandem::kernels::detail

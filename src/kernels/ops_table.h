@@ -21,6 +21,8 @@ struct OpsTable {
   void (*axpy_f16)(float a, const uint16_t* x, int64_t n, float* y);
   void (*f32_to_f16)(const float* x, int64_t n, uint16_t* out);
   void (*f16_to_f32)(const uint16_t* x, int64_t n, float* out);
+  void (*f16_rows_to_f32)(const uint16_t* const* rows, int64_t n_rows, int64_t n, float* out,
+                          int64_t ld);
   void (*gemm_f32)(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_row, int64_t a_col,
                    const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
   void (*softmax_online)(float* s, int64_t rows, int64_t n, int64_t ld, float* max, float* sum,

@@ -83,8 +83,9 @@ void run_item(const HParams& hp, const LayerAttention& layer, const Item& it,
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (int64_t kb = k_first; kb <= p_last; kb += kKeyBlock) {
     const int64_t nk = std::min(kKeyBlock, p_last + 1 - kb);
-    for (int64_t j = 0; j < nk; ++j)
-      kv_load(view.type, view.k_row(kb + j), it.kvh * hd_k, hd_k, t.k.data() + j * hd_k);
+    const uint8_t* rows[kKeyBlock];
+    for (int64_t j = 0; j < nk; ++j) rows[j] = view.k_row(kb + j);
+    kv_load_rows(view.type, rows, nk, it.kvh * hd_k, hd_k, t.k.data(), hd_k);
     // S (keys x query columns) = K * Q^T.
     kernels::gemm_f32(nk, ld, hd_k, t.k.data(), hd_k, 1, t.qt.data(), ld, t.s.data(), ld, false);
     for (int64_t j = 0; j < nk; ++j) {
@@ -102,8 +103,8 @@ void run_item(const HParams& hp, const LayerAttention& layer, const Item& it,
     kernels::softmax_online(t.s.data(), nk, ld, ld, t.max.data(), t.sum.data(), t.scale.data());
     for (int64_t c = 0; c < cols; ++c)
       if (t.scale[c] != 1.0f) kernels::scale(t.o.data() + c * hdv_pad, hd_v, t.scale[c]);
-    for (int64_t j = 0; j < nk; ++j)
-      kv_load(view.type, view.v_row(kb + j), it.kvh * hd_v, hd_v, t.v.data() + j * hdv_pad);
+    for (int64_t j = 0; j < nk; ++j) rows[j] = view.v_row(kb + j);
+    kv_load_rows(view.type, rows, nk, it.kvh * hd_v, hd_v, t.v.data(), hdv_pad);
     // O (query columns x hd_v) += P^T * V, P read transposed from S.
     kernels::gemm_f32(cols, hdv_pad, nk, t.s.data(), 1, ld, t.v.data(), hdv_pad, t.o.data(), hdv_pad, true);
   }

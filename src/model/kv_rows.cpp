@@ -1,5 +1,6 @@
 #include "model/kv_rows.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -43,6 +44,22 @@ void kv_load(tensor::Type t, const uint8_t* row, int64_t first, int64_t n, float
     default:
       throw InvalidArgument("KV cache type " + std::string(tensor::type_name(t)) +
                             " is not supported");
+  }
+}
+
+void kv_load_rows(tensor::Type t, const uint8_t* const* rows, int64_t n_rows, int64_t first,
+                  int64_t n, float* out, int64_t ld) {
+  if (t != tensor::Type::F16) {
+    for (int64_t r = 0; r < n_rows; ++r) kv_load(t, rows[r], first, n, out + r * ld);
+    return;
+  }
+  // F16, the default cache: one kernel call for the block (rows are short; a call each cost
+  // more than converting them).
+  const uint16_t* halves[64];
+  for (int64_t r0 = 0; r0 < n_rows; r0 += 64) {
+    const int64_t m = std::min<int64_t>(64, n_rows - r0);
+    for (int64_t r = 0; r < m; ++r) halves[r] = reinterpret_cast<const uint16_t*>(rows[r0 + r]) + first;
+    kernels::f16_rows_to_f32(halves, m, n, out + r0 * ld, ld);
   }
 }
 

@@ -14,5 +14,8 @@ bool kv_type_supported(tensor::Type t, int64_t head_dim);
 
 // out[i] = row[first + i] as float, for i < n (first and n whole blocks for Q8_0).
 void kv_load(tensor::Type t, const uint8_t* row, int64_t first, int64_t n, float* out);
+// The same for n_rows rows at once: out[r * ld + i] = rows[r][first + i].
+void kv_load_rows(tensor::Type t, const uint8_t* const* rows, int64_t n_rows, int64_t first,
+                  int64_t n, float* out, int64_t ld);
 
 }  // namespace tandem::model

@@ -97,6 +97,18 @@ TEST(Ops, SimdPathsMatchScalar) {
       t.f16_to_f32(xh.data(), n, a.data());
       ref.f16_to_f32(xh.data(), n, b.data());
       EXPECT_EQ(a, b) << "f16_to_f32";
+
+      // Rows of length n / 3 from scattered places, written with a gap (ld = len + 2).
+      const int64_t len = std::max<int64_t>(1, n / 3);
+      const uint16_t* rows[3] = {xh.data() + (n - len), xh.data(), xh.data() + (n - len) / 2};
+      std::vector<float> ra(static_cast<size_t>(3 * (len + 2)), -7.0f), rb = ra;
+      t.f16_rows_to_f32(rows, 3, len, ra.data(), len + 2);
+      ref.f16_rows_to_f32(rows, 3, len, rb.data(), len + 2);
+      EXPECT_EQ(ra, rb) << "f16_rows_to_f32";
+      for (int r = 0; r < 3; ++r) {
+        EXPECT_EQ(ra[static_cast<size_t>(r * (len + 2))], b[static_cast<size_t>(rows[r] - xh.data())]);
+        EXPECT_EQ(ra[static_cast<size_t>(r * (len + 2) + len)], -7.0f);
+      }
     }
   }
   if (!any) GTEST_SKIP() << "no SIMD path compiled in or supported by this CPU; skipping";
