@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <memory>
 #include <string>
 
 #include "kernels/gemm_table.h"
+#include "kernels/scratch_buffer.h"
 #include "util/error.h"
 
 namespace tandem::kernels {
@@ -38,27 +38,6 @@ bool panel_enabled() {
 detail::GemmFn gemm_for(const WeightKernel& k, int64_t n_act) {
   return k.panel != nullptr && n_act >= k.panel_min_acts && panel_enabled() ? k.panel : k.gemm;
 }
-
-// Per calling thread, a buffer for converted activations that only ever grows: no allocation per
-// call in steady state, and concurrent matmuls from different threads never share it.
-class Scratch {
- public:
-  void* get(size_t bytes) {
-    if (bytes > capacity_) {
-      capacity_ = std::max(bytes, capacity_ * 2);
-      data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (capacity_ + 63) / 64 * 64)));
-      if (!data_) throw Error("kernels: out of memory for activation scratch");
-    }
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> data_;
-  size_t capacity_ = 0;
-};
 
 const WeightKernel& kernel_for(const Matrix& w, Isa isa) {
   const auto id = static_cast<uint32_t>(w.type);
@@ -99,9 +78,9 @@ bool check_shape(const Matrix& w, const WeightKernel& k, int64_t batch) {
 const void* convert_activations(const WeightKernel& k, Isa isa, const float* x, int64_t cols,
                                 int64_t batch, ThreadPool& pool) {
   if (k.act_type == tensor::Type::F32) return x;
-  thread_local Scratch scratch;
+  thread_local detail::ScratchBuffer scratch;  // per calling thread
   const size_t a_stride = tensor::row_bytes(k.act_type, cols);
-  auto* dst = static_cast<uint8_t*>(scratch.get(a_stride * static_cast<size_t>(batch)));
+  uint8_t* dst = scratch.get(a_stride * static_cast<size_t>(batch));
   auto convert = [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
       detail::convert_activation_row(isa, k.act_type, x + b * cols, dst + b * a_stride, cols);

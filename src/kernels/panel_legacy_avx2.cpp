@@ -227,22 +227,9 @@ void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const vo
       unpack_block<T>(tile, b, p);
     }
     float* o = out + r0;
-    int64_t j0 = 0;
-    for (; j0 + kMaxActs <= n_act; j0 += kMaxActs)
-      run_acts<T, kMaxActs>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
-    switch (n_act - j0) {
-      case 1:
-        run_acts<T, 1>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
-        break;
-      case 2:
-        run_acts<T, 2>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
-        break;
-      case 3:
-        run_acts<T, 3>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
-        break;
-      default:
-        break;
-    }
+    for_act_passes<kMaxActs>(n_act, [&]<int N>(int64_t j0) {
+      run_acts<T, N>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
+    });
   }
 }
 

@@ -10,10 +10,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-#include <array>
 #include <cstddef>
 #include <type_traits>
-#include <utility>
 
 #include "kernels/gemm_table.h"
 #include "kernels/kquant_simd_common.h"
@@ -192,12 +190,6 @@ void run_acts(const Panel& p, int64_t nb, const uint8_t* a, size_t a_stride, con
   for (int j = 0; j < NA; ++j) store_rows(out + (j0 + j) * out_stride, acc[j], nr);
 }
 
-// run_acts for 1 .. kMaxActs - 1 activation rows: the remainder after the full passes.
-template <class T, int... N>
-constexpr auto remainder_passes(std::integer_sequence<int, N...>) {
-  return std::array{&run_acts<T, N + 1>...};
-}
-
 template <class T>
 void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const void* a,
           size_t a_stride, int64_t n_act, float* out, size_t out_stride) {
@@ -227,12 +219,9 @@ void gemm(int64_t cols, const void* w, size_t w_stride, int64_t n_rows, const vo
         tile_rows(wb + r0 * w_stride, w_stride, nr, nbs * sizeof(typename T::Block), tail_scratch);
     unpack<T>(tile, nb, p, prefetch);
     float* o = out + r0;
-    int64_t j0 = 0;
-    for (; j0 + kMaxActs <= n_act; j0 += kMaxActs)
-      run_acts<T, kMaxActs>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
-    if (n_act > j0)
-      remainder_passes<T>(std::make_integer_sequence<int, kMaxActs - 1>{})[n_act - j0 - 1](
-          p, nb, ab, a_stride, side, j0, o, out_stride, nr);
+    for_act_passes<kMaxActs>(n_act, [&]<int N>(int64_t j0) {
+      run_acts<T, N>(p, nb, ab, a_stride, side, j0, o, out_stride, nr);
+    });
   }
 }
 

@@ -6,34 +6,15 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <memory>
 
-#include "util/error.h"
+#include "kernels/scratch_buffer.h"
 
 namespace tandem::kernels::detail::panel {
 namespace {
 
-// Per-thread scratch that only grows (64-byte aligned): the unpacked panel of the current tile
-// and the activation-side sums of the current call.
-class Scratch {
- public:
-  uint8_t* get(size_t bytes) {
-    if (bytes > capacity_) {
-      capacity_ = std::max(bytes, capacity_ * 2);
-      data_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (capacity_ + 63) / 64 * 64)));
-      if (!data_) throw Error("kernels: out of memory for the panel GEMM scratch");
-    }
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(uint8_t* p) const { std::free(p); }
-  };
-  std::unique_ptr<uint8_t, Free> data_;
-  size_t capacity_ = 0;
-};
+// Per-thread scratch: the unpacked panel of the current tile and the activation-side sums of the
+// current call.
+using Scratch = ScratchBuffer;
 
 // Software prefetch of the next tile's weights, spread over the steps that unpack the current
 // tile. Unpacking reads a tile's rows in lockstep: 8 or 16 short streams at a row's stride,
@@ -71,6 +52,26 @@ inline TilePrefetcher prefetch_next_tile(const uint8_t* w, size_t w_stride, int6
 }
 
 inline size_t round64(size_t n) { return (n + 63) / 64 * 64; }
+
+// Runs pass.template operator()<N>(j0) over n_act activation rows in passes of kMax rows, then
+// one pass of the remaining 1 .. kMax - 1 (N is a template argument so each pass count gets its
+// own register tile).
+template <int N, class Pass>
+inline void remainder_pass(int64_t rest, int64_t j0, Pass& pass) {
+  if constexpr (N > 0) {
+    if (rest == N)
+      pass.template operator()<N>(j0);
+    else
+      remainder_pass<N - 1>(rest, j0, pass);
+  }
+}
+
+template <int kMax, class Pass>
+inline void for_act_passes(int64_t n_act, Pass&& pass) {
+  int64_t j0 = 0;
+  for (; j0 + kMax <= n_act; j0 += kMax) pass.template operator()<kMax>(j0);
+  remainder_pass<kMax - 1>(n_act - j0, j0, pass);
+}
 
 }  // namespace
 }  // namespace tandem::kernels::detail::panel
