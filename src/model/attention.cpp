@@ -73,7 +73,10 @@ void run_item(const HParams& hp, const LayerAttention& layer, const Item& it,
     for (int64_t d = 0; d < hd_k; ++d) t.qt[d * ld + c] = src[d] * hp.attn_scale;
   }
   t.k.resize(static_cast<size_t>(kKeyBlock * hd_k));
-  t.v.assign(static_cast<size_t>(kKeyBlock * hdv_pad), 0.0f);
+  // No clearing per item (it ran on every decode step): rows past a block's nk are never read,
+  // and the padding columns (zeros, or finite values of earlier loads) only reach O's padding
+  // columns, which are never output.
+  t.v.resize(static_cast<size_t>(kKeyBlock * hdv_pad));
   t.s.resize(static_cast<size_t>(kKeyBlock * ld));
   t.o.assign(static_cast<size_t>(ld * hdv_pad), 0.0f);
   t.max.assign(static_cast<size_t>(ld), kernels::kSoftmaxFloor);
