@@ -22,6 +22,7 @@
 
 #include "bandwidth_probe.h"
 #include "bench_weights.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "tensor/convert.h"
 #include "util/thread_pool.h"
@@ -50,7 +51,7 @@ ThreadPool& pool() {
 // `footprint`: bytes of weight copies to cycle through (kColdFootprint: from DRAM; 0: one copy,
 // which stays in L2/L3 when small, measuring the kernel's compute ceiling).
 void run_matmul(benchmark::State& state, Type t, int64_t rows, int64_t cols, int64_t batch,
-                size_t footprint) {
+                size_t footprint, bool interleaved = false) {
   if (!kernels::matmul_supports(t)) {
     state.SkipWithError("type not supported by matmul in this build");
     return;
@@ -58,11 +59,18 @@ void run_matmul(benchmark::State& state, Type t, int64_t rows, int64_t cols, int
   const size_t matrix_bytes = tensor::row_bytes(t, cols) * static_cast<size_t>(rows);
   const size_t copies = std::max<size_t>(1, footprint / matrix_bytes);
   Buffer w = make_weights(t, rows, cols, copies);
+  if (interleaved) {  // every copy repacked as the model loader would (kernels/interleave.h)
+    Buffer packed = aligned_buffer(matrix_bytes * copies);
+    for (size_t c = 0; c < copies; ++c)
+      kernels::interleave(kernels::Matrix{t, rows, cols, w.get() + c * matrix_bytes},
+                          packed.get() + c * matrix_bytes);
+    w = std::move(packed);
+  }
   const auto x = random_floats(static_cast<size_t>(batch * cols), 2);
   std::vector<float> y(static_cast<size_t>(batch * rows));
   size_t i = 0;
   for (auto _ : state) {
-    const kernels::Matrix m{t, rows, cols, w.get() + (i++ % copies) * matrix_bytes};
+    const kernels::Matrix m{t, rows, cols, w.get() + (i++ % copies) * matrix_bytes, interleaved};
     kernels::matmul(m, x.data(), batch, y.data(), pool());
     benchmark::DoNotOptimize(y.data());
   }
@@ -74,6 +82,16 @@ void run_matmul(benchmark::State& state, Type t, int64_t rows, int64_t cols, int
 
 void BM_matmul(benchmark::State& state, Type t, int64_t rows, int64_t cols, int64_t batch) {
   run_matmul(state, t, rows, cols, batch, kColdFootprint);
+}
+
+void BM_matmul_interleaved(benchmark::State& state, Type t, int64_t rows, int64_t cols,
+                           int64_t batch) {
+  run_matmul(state, t, rows, cols, batch, kColdFootprint, true);
+}
+
+void BM_matmul_hot_interleaved(benchmark::State& state, Type t, int64_t rows, int64_t cols,
+                               int64_t batch) {
+  run_matmul(state, t, rows, cols, batch, 0, true);
 }
 
 void BM_matmul_hot(benchmark::State& state, Type t, int64_t rows, int64_t cols, int64_t batch) {
@@ -169,6 +187,29 @@ void register_all() {
       benchmark::RegisterBenchmark(name.c_str(), BM_matmul, s.t, s.rows, s.cols, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
+  // The same Q8_0 shapes repacked row-interleaved (what the loader does on CPUs whose kernels
+  // gain from it): the vocabulary projection of a batched decode step, and the decode shape.
+  if (kernels::interleave_pays(Type::Q8_0, kernels::best_isa())) {
+    for (int64_t batch : {1, 2, 4, 5, 6, 8, 32}) {
+      const std::string name = "matmul_batch_interleaved/q8_0/151936x896/b" + std::to_string(batch);
+      benchmark::RegisterBenchmark(name.c_str(), BM_matmul_interleaved, Type::Q8_0, 151936, 896, batch)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
+    for (int64_t batch : {1, 64})
+      benchmark::RegisterBenchmark(("matmul_interleaved/q8_0/8192x2048/b" + std::to_string(batch)).c_str(),
+                                   BM_matmul_interleaved, Type::Q8_0, 8192, 2048, batch)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime();
+    // From cache (4096 x 896 Q8_0 is 3.9 MB, in L3): the kernels' compute ceilings side by side.
+    for (int64_t batch : {1, 4, 8, 64}) {
+      const std::string suffix = "/q8_0/4096x896/b" + std::to_string(batch);
+      benchmark::RegisterBenchmark(("matmul_hot" + suffix).c_str(), BM_matmul_hot, Type::Q8_0,
+                                   4096, 896, batch)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime();
+      benchmark::RegisterBenchmark(("matmul_hot_interleaved" + suffix).c_str(),
+                                   BM_matmul_hot_interleaved, Type::Q8_0, 4096, 896, batch)
+          ->Unit(benchmark::kMicrosecond)->UseRealTime();
+    }
+  }
   // Hot cache: one copy re-read, so the kernel's compute ceiling shows rather than DRAM's. 256 rows
   // of 2048 columns (~0.3-0.6 MB) fit in the two cores' L2 halves; 2048 rows sit in L3.
   for (Type t : {Type::Q8_0, Type::Q4_0, Type::Q5_0})

@@ -315,6 +315,19 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void File::release_pages(const void* p, size_t n) const {
+  const auto* begin = static_cast<const uint8_t*>(p);
+  released_.emplace_back(begin, begin + n);
+  if (map_) map_->drop_pages(p, n);
+}
+
+bool File::released(const void* p) const {
+  const auto* q = static_cast<const uint8_t*>(p);
+  for (const auto& [begin, end] : released_)
+    if (q >= begin && q < end) return true;
+  return false;
+}
+
 const TensorInfo& File::tensor(std::string_view name) const {
   if (const TensorInfo* t = find_tensor(name)) return *t;
   throw FormatError(name_ + ": missing tensor '" + std::string(name) + "'");

@@ -73,6 +73,13 @@ class File {
   // Throws FormatError naming every tensor whose type tandem cannot compute with.
   void require_supported_types() const;
 
+  // The caller keeps its own copy of these tensor bytes: a mapped file lets their pages go from
+  // the process's memory (MappedFile::drop_pages); a parsed buffer is left as it is. The range
+  // is remembered, so warming the file's pages (runtime::prefault) can skip it.
+  void release_pages(const void* p, size_t n) const;
+  // True when p lies in a range given to release_pages.
+  bool released(const void* p) const;
+
  private:
   File() = default;
   void parse_all(const uint8_t* data, size_t size);
@@ -87,6 +94,8 @@ class File {
   std::unordered_map<std::string, size_t> kv_index_;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  // [begin, end) of released ranges; filled while the model loads, read when it is warmed.
+  mutable std::vector<std::pair<const uint8_t*, const uint8_t*>> released_;
 };
 
 }  // namespace tandem::gguf

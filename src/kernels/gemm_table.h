@@ -27,6 +27,11 @@ struct WeightKernel {
   // tile kernel's cheaper unpacking wins; measured per type, see the registration).
   GemmFn panel = nullptr;
   int64_t panel_min_acts = 0;
+  // Kernel for matrices stored row-interleaved (kernels/interleave.h), every n_act; n_rows and
+  // the first row are multiples of kInterleaveRows. interleave_pays: this path's kernel beats the
+  // plain-row kernels (the loader repacks only then; elsewhere the entry is a reference).
+  GemmFn interleaved = nullptr;
+  bool interleave_pays = false;
 };
 
 constexpr int kMaxTypeId = 40;
@@ -48,6 +53,10 @@ void register_panel_legacy_avx512(KernelTable& table);  // Q4_0 Q4_1 Q5_0 Q5_1 Q
 void register_panel_kquant_avx512(KernelTable& table);  // Q4_K Q5_K Q6_K
 void register_panel_legacy_avx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL
 void register_panel_kquant_avx2(KernelTable& table);    // Q4_K Q5_K Q6_K
+
+// Kernels for row-interleaved matrices (kernels/interleave*.cpp): Q8_0.
+void register_interleaved_scalar(KernelTable& table);
+void register_interleaved_avx512(KernelTable& table);
 
 // The complete table of one path: its own kernels, and for types it lacks the entries of the
 // next slower path (so an ISA missing one kernel still runs every type). Built once.

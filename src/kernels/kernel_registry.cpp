@@ -37,6 +37,7 @@ KernelTable build(Isa isa, const KernelTable* slower) {
   KernelTable t;
   register_legacy_kernels(isa, t);
   register_kquant_kernels(isa, t);
+  if (isa == Isa::Scalar) register_interleaved_scalar(t);
 #if defined(TANDEM_KERNELS_X86)
   if (isa == Isa::Avx2) {
     register_panel_legacy_avx2(t);
@@ -45,11 +46,16 @@ KernelTable build(Isa isa, const KernelTable* slower) {
   if (isa == Isa::Avx512) {
     register_panel_legacy_avx512(t);
     register_panel_kquant_avx512(t);
+    register_interleaved_avx512(t);
   }
 #endif
   if (slower != nullptr)
-    for (int i = 0; i < kMaxTypeId; ++i)
+    for (int i = 0; i < kMaxTypeId; ++i) {
       if (t.by_type[i].gemm == nullptr) t.by_type[i] = slower->by_type[i];
+      // A path without its own interleaved kernel runs the slower one's (not a reason to repack).
+      if (t.by_type[i].interleaved == nullptr)
+        t.by_type[i].interleaved = slower->by_type[i].interleaved;
+    }
   return t;
 }
 

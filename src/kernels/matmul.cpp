@@ -35,7 +35,8 @@ bool panel_enabled() {
   return on;
 }
 
-detail::GemmFn gemm_for(const WeightKernel& k, int64_t n_act) {
+detail::GemmFn gemm_for(const WeightKernel& k, const Matrix& w, int64_t n_act) {
+  if (w.interleaved) return k.interleaved;
   return k.panel != nullptr && n_act >= k.panel_min_acts && panel_enabled() ? k.panel : k.gemm;
 }
 
@@ -46,6 +47,9 @@ const WeightKernel& kernel_for(const Matrix& w, Isa isa) {
   if (!kernel_table(isa)[w.type].gemm)
     throw InvalidArgument("matmul: weight type " + std::string(tensor::type_name(w.type)) +
                           " is not supported");
+  if (w.interleaved && !kernel_table(isa)[w.type].interleaved)
+    throw InvalidArgument("matmul: weight type " + std::string(tensor::type_name(w.type)) +
+                          " has no interleaved layout");
   return kernel_table(isa)[w.type];
 }
 
@@ -71,6 +75,8 @@ bool check_shape(const Matrix& w, const WeightKernel& k, int64_t batch) {
     throw InvalidArgument("matmul: " + std::to_string(w.cols) + " columns is not a multiple of " +
                           std::string(tensor::type_name(w.type)) + "'s block size");
   if (w.rows < 0 || batch < 0) throw InvalidArgument("matmul: negative rows or batch");
+  if (w.interleaved && w.rows % kRowGrain != 0)
+    throw InvalidArgument("matmul: an interleaved matrix needs a multiple of 16 rows");
   return w.rows != 0 && batch != 0;
 }
 
@@ -100,7 +106,7 @@ void run_rows(const WeightKernel& k, const Matrix& w, const uint8_t* a, size_t a
   const int64_t act_block = std::max<int64_t>(1, static_cast<int64_t>(kActivationBlockBytes / a_stride));
   for (int64_t c0 = 0; c0 < batch; c0 += act_block) {
     const int64_t nc = std::min(act_block, batch - c0);
-    gemm_for(k, nc)(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, a + c0 * a_stride, a_stride, nc,
+    gemm_for(k, w, nc)(w.cols, wb + r0 * w_stride, w_stride, r1 - r0, a + c0 * a_stride, a_stride, nc,
                     y + c0 * w.rows + r0, static_cast<size_t>(w.rows));
   }
 }
@@ -132,7 +138,7 @@ void matmul(const Matrix& w, const float* x, int64_t batch, float* y, ThreadPool
     // Too few rows to give every thread a share (a small matrix against a long prompt): split
     // the activation rows instead, each thread running all weight rows on its share.
     pool.parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
-      gemm_for(k, b1 - b0)(w.cols, wb, w_stride, w.rows, ab + b0 * a_stride, a_stride, b1 - b0,
+      gemm_for(k, w, b1 - b0)(w.cols, wb, w_stride, w.rows, ab + b0 * a_stride, a_stride, b1 - b0,
                            y + b0 * w.rows, static_cast<size_t>(w.rows));
     });
   }
@@ -143,13 +149,19 @@ void matmul_group(std::span<const MatmulTarget> targets, const float* x, int64_t
   const Isa isa = best_isa();
   bool together = batch <= kGroupMaxBatch && targets.size() > 1;
   int64_t total_rows = 0;
+  bool any_interleaved = false, all_grain_rows = true;
   for (const MatmulTarget& t : targets) {
     const WeightKernel& k = kernel_for(t.w, isa);
     together = together && t.w.cols == targets[0].w.cols &&
                k.act_type == kernel_for(targets[0].w, isa).act_type;
+    any_interleaved = any_interleaved || t.w.interleaved;
+    all_grain_rows = all_grain_rows && t.w.rows % kRowGrain == 0;
     check_shape(t.w, k, batch);
     total_rows += t.w.rows;
   }
+  // One region splits the targets' rows as one range: an interleaved target must then start
+  // on a group boundary, i.e. every target before it hold whole groups.
+  together = together && (!any_interleaved || all_grain_rows);
   if (!together) {
     for (const MatmulTarget& t : targets) matmul(t.w, x, batch, t.y, pool, isa);
     return;

@@ -16,6 +16,9 @@ struct Matrix {
   int64_t rows;
   int64_t cols;
   const void* data;
+  // Rows stored in groups of kInterleaveRows with their blocks interleaved, as
+  // kernels::interleave (kernels/interleave.h) writes them; same total bytes.
+  bool interleaved = false;
 };
 
 // y[b * w.rows + i] = sum_k W[i][k] * x[b * w.cols + k]   for b < batch, i < w.rows.

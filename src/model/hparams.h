@@ -14,6 +14,9 @@ struct LoadOptions {
   // Context size the caller will run with (0: the model's training context). Decides between
   // long and short RoPE factors for long-rope models.
   int64_t n_ctx = 0;
+  // Repack the matrices whose kernels run faster row-interleaved on this CPU
+  // (kernels/interleave.h) into memory of the model's own, dropping the file's pages.
+  bool interleave_weights = true;
 };
 
 // Per-layer attention settings: architectures mix sliding-window and global layers, and some use

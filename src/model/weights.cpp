@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "model/weight_interleave.h"
 #include "tensor/convert.h"
 #include "util/error.h"
 
@@ -146,6 +147,7 @@ Weights load_weights(const gguf::File& file, const ArchSpec& arch, const HParams
 
   w.layers.reserve(static_cast<size_t>(hp.n_layer));
   for (int64_t il = 0; il < hp.n_layer; ++il) w.layers.push_back(load_layer(ld, arch, hp, il));
+  if (options.interleave_weights) interleave_weights(file, w);
   return w;
 }
 

@@ -2,6 +2,8 @@
 // Model weights: matrices are views into the GGUF mapping (no copy); the small vectors (norm
 // weights, biases, RoPE factors) are dequantized to float once at load time.
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <vector>
 
 #include "gguf/file.h"
@@ -29,12 +31,22 @@ struct LayerWeights {
   std::vector<float> post_ffn_norm;
 };
 
+// Memory the model owns (64-byte aligned), e.g. matrices repacked at load time.
+struct OwnedBytes {
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> data;
+  size_t size = 0;
+};
+
 struct Weights {
   const gguf::TensorInfo* token_embd = nullptr;  // looked up row by row
   std::vector<float> output_norm;
   kernels::Matrix output{};                       // token_embd when the output is tied
   std::vector<float> rope_factors;                // per rotated pair; empty when absent
   std::vector<LayerWeights> layers;
+  std::vector<OwnedBytes> owned;                  // what repacked matrices point into
 };
 
 // Finds every tensor the architecture needs and checks its shape against the hyper-parameters.

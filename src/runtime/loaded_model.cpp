@@ -20,17 +20,23 @@ std::unique_ptr<LoadedModel> LoadedModel::open(const std::string& path, int64_t 
 }
 
 void prefault(const gguf::File& file, void (*progress)(size_t, size_t, void*), void* ctx) {
-  if (file.tensors().empty()) return;
-  const uint8_t* base = file.tensors().front().data - file.tensors().front().offset;
-  const size_t total = file.file_size() - file.data_offset();
+  // Tensor by tensor, skipping those the model copied and released at load (repacked weights):
+  // touching them would only bring their file pages back.
+  size_t total = 0;
+  for (const gguf::TensorInfo& t : file.tensors())
+    if (!file.released(t.data)) total += t.n_bytes;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   const size_t step = std::max<size_t>(total / 100, page);
   volatile uint8_t sink = 0;
-  for (size_t done = 0; done < total;) {
-    const size_t end = std::min(total, done + step);
-    for (size_t off = done; off < end; off += page) sink = sink + base[off];
-    done = end;
-    if (progress) progress(done, total, ctx);
+  size_t done = 0, reported = 0;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    if (file.released(t.data)) continue;
+    for (size_t off = 0; off < t.n_bytes; off += page) sink = sink + t.data[off];
+    done += t.n_bytes;
+    if (progress && (done - reported >= step || done == total)) {
+      progress(done, total, ctx);
+      reported = done;
+    }
   }
   (void)sink;
 }

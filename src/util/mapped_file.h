@@ -21,6 +21,11 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Hands the whole pages inside [p, p + n) back to the kernel (madvise DONTNEED): the caller has
+  // copied what it needs from them. Reading them again is still valid and faults them back in
+  // from the file; only the process's resident size changes. Ranges outside the map are ignored.
+  void drop_pages(const void* p, size_t n) const;
+
  private:
   void reset();
   const uint8_t* data_ = nullptr;
