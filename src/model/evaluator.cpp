@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "tensor/convert.h"
@@ -96,8 +97,11 @@ void Evaluator::embed(std::span<const BatchToken> batch) {
   const size_t row_bytes = tensor::row_bytes(embd.type, hp.n_embd);
   for (size_t t = 0; t < batch.size(); ++t) {
     float* row = x_.data() + static_cast<int64_t>(t) * hp.n_embd;
-    tensor::dequantize(embd.type, embd.data + static_cast<size_t>(batch[t].token) * row_bytes, row,
-                       hp.n_embd);
+    if (present(model_.weights().token_embd_interleaved))
+      kernels::interleaved_row_to_float(model_.weights().token_embd_interleaved, batch[t].token, row);
+    else
+      tensor::dequantize(embd.type, embd.data + static_cast<size_t>(batch[t].token) * row_bytes,
+                         row, hp.n_embd);
     if (hp.embed_scale != 1.0f) kernels::scale(row, hp.n_embd, hp.embed_scale);
   }
 }

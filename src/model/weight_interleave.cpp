@@ -39,6 +39,7 @@ int interleave_weights(const gguf::File& file, Weights& w) {
     for (kernels::Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up,
                                &l.w_gate_up, &l.w_down})
       repack(*m);
+  if (auto it = done.find(w.token_embd->data); it != done.end()) w.token_embd_interleaved = it->second;
   return count;
 }
 

@@ -44,6 +44,9 @@ struct Weights {
   const gguf::TensorInfo* token_embd = nullptr;  // looked up row by row
   std::vector<float> output_norm;
   kernels::Matrix output{};                       // token_embd when the output is tied
+  // token_embd repacked with the tied output (weight_interleave.h): rows are looked up here, so
+  // the file pages it came from stay released. Absent otherwise.
+  kernels::Matrix token_embd_interleaved{};
   std::vector<float> rope_factors;                // per rotated pair; empty when absent
   std::vector<LayerWeights> layers;
   std::vector<OwnedBytes> owned;                  // what repacked matrices point into

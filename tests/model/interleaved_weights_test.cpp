@@ -67,6 +67,7 @@ TEST(InterleavedWeights, SameLogitsAsPlainRowsAndFilePagesReleased) {
   EXPECT_EQ(m.weights().output.interleaved, pays);
   EXPECT_EQ(m.weights().layers[0].w_gate.interleaved, pays);
   EXPECT_EQ(file.released(m.weights().token_embd->data), pays);
+  EXPECT_EQ(m.weights().token_embd_interleaved.data, pays ? m.weights().output.data : nullptr);
   // Every Q8_0 matrix here has whole groups of 16 rows: all of them, nothing else, repacked.
   EXPECT_EQ(m.weights().owned.size(), pays ? 1 + 7 * m.weights().layers.size() : 0u);
   runtime::prefault(file, nullptr, nullptr);
