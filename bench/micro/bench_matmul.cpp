@@ -187,26 +187,33 @@ void register_all() {
       benchmark::RegisterBenchmark(name.c_str(), BM_matmul, s.t, s.rows, s.cols, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
-  // The same Q8_0 shapes repacked row-interleaved (what the loader does on CPUs whose kernels
-  // gain from it): the vocabulary projection of a batched decode step, and the decode shape.
-  if (kernels::interleave_pays(Type::Q8_0, kernels::best_isa())) {
+  // The Q8_0 and Q5_0 shapes above repacked row-interleaved (what the loader does on CPUs whose
+  // kernels gain from it): a batched decode step's vocabulary projection and FFN, the decode
+  // shape, and from cache (4096 x 896 is 2.4-3.9 MB, in L3) the kernels' compute ceilings side by
+  // side with the plain rows'.
+  for (const BatchShape& s : batch_shapes) {
+    if (!kernels::interleave_pays(s.t, kernels::best_isa())) continue;
     for (int64_t batch : {1, 2, 4, 5, 6, 8, 32}) {
-      const std::string name = "matmul_batch_interleaved/q8_0/151936x896/b" + std::to_string(batch);
-      benchmark::RegisterBenchmark(name.c_str(), BM_matmul_interleaved, Type::Q8_0, 151936, 896, batch)
+      const std::string name = "matmul_batch_interleaved/" + std::string(tensor::type_name(s.t)) + "/" +
+                               std::to_string(s.rows) + "x" + std::to_string(s.cols) + "/b" +
+                               std::to_string(batch);
+      benchmark::RegisterBenchmark(name.c_str(), BM_matmul_interleaved, s.t, s.rows, s.cols, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
+  }
+  for (Type t : {Type::Q8_0, Type::Q5_0}) {
+    if (!kernels::interleave_pays(t, kernels::best_isa())) continue;
+    const std::string type = std::string(tensor::type_name(t));
     for (int64_t batch : {1, 64})
-      benchmark::RegisterBenchmark(("matmul_interleaved/q8_0/8192x2048/b" + std::to_string(batch)).c_str(),
-                                   BM_matmul_interleaved, Type::Q8_0, 8192, 2048, batch)
+      benchmark::RegisterBenchmark(("matmul_interleaved/" + type + "/8192x2048/b" + std::to_string(batch)).c_str(),
+                                   BM_matmul_interleaved, t, 8192, 2048, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
-    // From cache (4096 x 896 Q8_0 is 3.9 MB, in L3): the kernels' compute ceilings side by side.
     for (int64_t batch : {1, 4, 8, 64}) {
-      const std::string suffix = "/q8_0/4096x896/b" + std::to_string(batch);
-      benchmark::RegisterBenchmark(("matmul_hot" + suffix).c_str(), BM_matmul_hot, Type::Q8_0,
-                                   4096, 896, batch)
+      const std::string suffix = "/" + type + "/4096x896/b" + std::to_string(batch);
+      benchmark::RegisterBenchmark(("matmul_hot" + suffix).c_str(), BM_matmul_hot, t, 4096, 896, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
       benchmark::RegisterBenchmark(("matmul_hot_interleaved" + suffix).c_str(),
-                                   BM_matmul_hot_interleaved, Type::Q8_0, 4096, 896, batch)
+                                   BM_matmul_hot_interleaved, t, 4096, 896, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
   }

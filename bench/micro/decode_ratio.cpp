@@ -21,6 +21,7 @@
 
 #include "bandwidth_probe.h"
 #include "bench_weights.h"
+#include "kernels/interleave.h"
 #include "kernels/matmul.h"
 #include "util/cpu_features.h"
 #include "util/thread_pool.h"
@@ -49,6 +50,7 @@ struct Series {
   size_t matrix_bytes, copies;
   Buffer weights;
   std::vector<double> ratio, gbps;
+  bool interleaved = false;
 };
 
 int run(int rounds, size_t probe_slice) {
@@ -63,6 +65,19 @@ int run(int rounds, size_t probe_slice) {
     const size_t copies = std::max<size_t>(2, kFootprint / bytes);
     series.push_back({t, bytes, copies, make_weights(t, kRows, kCols, copies), {}, {}});
   }
+  // Q8_0 and Q5_0 as the loader stores them where interleaving pays (kernels/interleave.h).
+  for (size_t i = 0, n = series.size(); i < n; ++i) {
+    const Series& plain = series[i];
+    if (!kernels::can_interleave(kernels::Matrix{plain.type, kRows, kCols, plain.weights.get()}) ||
+        !kernels::interleave_pays(plain.type, kernels::best_isa()))
+      continue;
+    Series s{plain.type, plain.matrix_bytes, plain.copies, aligned_buffer(plain.matrix_bytes * plain.copies),
+             {}, {}, true};
+    for (size_t c = 0; c < s.copies; ++c)
+      kernels::interleave(kernels::Matrix{plain.type, kRows, kCols, plain.weights.get() + c * s.matrix_bytes},
+                          s.weights.get() + c * s.matrix_bytes);
+    series.push_back(std::move(s));
+  }
   const auto x = random_floats(kCols, 2);
   std::vector<float> y(kRows);
   std::vector<double> probe_gbps;
@@ -75,7 +90,8 @@ int run(int rounds, size_t probe_slice) {
     if (r >= 0) probe_gbps.push_back(probe_rate);
     for (Series& s : series) {
       const kernels::Matrix m{s.type, kRows, kCols,
-                              s.weights.get() + static_cast<size_t>(r + 3) % s.copies * s.matrix_bytes};
+                              s.weights.get() + static_cast<size_t>(r + 3) % s.copies * s.matrix_bytes,
+                              s.interleaved};
       const auto t1 = Clock::now();
       kernels::matmul(m, x.data(), 1, y.data(), pool);
       const double rate = static_cast<double>(s.matrix_bytes) / seconds_since(t1) / 1e9;
@@ -89,12 +105,13 @@ int run(int rounds, size_t probe_slice) {
               "quartiles %.1f-%.1f\n",
               CpuFeatures::get().model_name.c_str(), threads, rounds, probe_slice >> 20,
               quantile(probe_gbps, 0.5), quantile(probe_gbps, 0.25), quantile(probe_gbps, 0.75));
-  std::printf("%-6s %9s %14s %9s %22s\n", "type", "GB/s", "ratio median", "IQR", "ratio when probe >= Q3");
+  std::printf("%-7s %8s %14s %9s %22s\n", "type", "GB/s", "ratio median", "IQR", "ratio when probe >= Q3");
   for (const Series& s : series) {
     std::vector<double> quiet_ratio;
     for (size_t i = 0; i < s.ratio.size(); ++i)
       if (probe_gbps[i] >= quiet) quiet_ratio.push_back(s.ratio[i]);
-    std::printf("%-6s %9.1f %13.1f%% %4.0f-%3.0f%% %21.1f%%\n", std::string(tensor::type_name(s.type)).c_str(),
+    const std::string name = std::string(tensor::type_name(s.type)) + (s.interleaved ? "/il" : "");
+    std::printf("%-7s %8.1f %13.1f%% %4.0f-%3.0f%% %21.1f%%\n", name.c_str(),
                 quantile(s.gbps, 0.5), 100 * quantile(s.ratio, 0.5), 100 * quantile(s.ratio, 0.25),
                 100 * quantile(s.ratio, 0.75), 100 * quantile(quiet_ratio, 0.5));
   }

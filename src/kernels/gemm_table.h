@@ -56,6 +56,7 @@ void register_panel_kquant_avx2(KernelTable& table);    // Q4_K Q5_K Q6_K
 
 // Kernels for row-interleaved matrices (kernels/interleave*.cpp): Q8_0.
 void register_interleaved_scalar(KernelTable& table);
+void register_interleaved_avx2(KernelTable& table);
 void register_interleaved_avx512(KernelTable& table);
 
 // The complete table of one path: its own kernels, and for types it lacks the entries of the

@@ -15,15 +15,15 @@
 namespace tandem::kernels {
 
 using detail::kGroupRows;
-using detail::q8_0_block_column;
 using tensor::BlockQ8_0;
 using tensor::kQK;
 
 static_assert(kInterleaveRows == kGroupRows);
-static_assert(detail::kQ8BlockColumnBytes == kGroupRows * sizeof(BlockQ8_0));
+static_assert(detail::kScaleBytes + detail::kQ8PayloadBytes == kGroupRows * sizeof(BlockQ8_0));
+static_assert(detail::kScaleBytes + detail::kQ5PayloadBytes == kGroupRows * sizeof(tensor::BlockQ5_0));
 
 bool can_interleave(const Matrix& m) {
-  return m.type == tensor::Type::Q8_0 && !m.interleaved && m.data != nullptr && m.rows > 0 &&
+  return (m.type == tensor::Type::Q8_0 || m.type == tensor::Type::Q5_0) && !m.interleaved && m.data != nullptr && m.rows > 0 &&
          m.rows % kInterleaveRows == 0 && m.cols > 0 && m.cols % kQK == 0;
 }
 
@@ -37,27 +37,82 @@ bool interleave_pays(tensor::Type t, Isa isa) {
          detail::kernel_table(isa)[t].interleave_pays;
 }
 
+namespace {
+
+size_t payload_bytes(tensor::Type t) {
+  return t == tensor::Type::Q8_0 ? detail::kQ8PayloadBytes : detail::kQ5PayloadBytes;
+}
+
+// Row j's block in a group's block column `at`: its 16 f16 scale written, its quants moved into
+// the payload (layouts in interleave_layout.h).
+void put_q8_0(const BlockQ8_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
+  std::memcpy(group + at.scales + 2 * j, &blk.d, sizeof(blk.d));
+  uint8_t* quants = group + at.payload;
+  for (int k = 0; k < kQK / 4; ++k)
+    for (int e = 0; e < 4; ++e)
+      quants[64 * k + 4 * j + e] =
+          static_cast<uint8_t>(static_cast<uint8_t>(blk.qs[4 * k + e]) + detail::kQ8QuantOffset);
+}
+
+void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
+  std::memcpy(group + at.scales + 2 * j, &blk.d, sizeof(blk.d));
+  uint8_t* nibbles = group + at.payload;
+  for (int k = 0; k < 4; ++k) std::memcpy(nibbles + 64 * k + 4 * j, blk.qs + 4 * k, 4);
+  uint32_t qh;
+  std::memcpy(&qh, blk.qh, sizeof(qh));
+  for (int g = 0; g < 8; ++g) {
+    uint64_t mask;
+    std::memcpy(&mask, nibbles + detail::kQ5MaskOffset + 8 * g, sizeof(mask));
+    for (int e = 0; e < 4; ++e)
+      if ((qh >> (4 * g + e)) & 1u) mask |= uint64_t{1} << (4 * j + e);
+    std::memcpy(nibbles + detail::kQ5MaskOffset + 8 * g, &mask, sizeof(mask));
+  }
+}
+
+// Row j's block b of a group as signed quants and scale: x[e] = d * q[e].
+float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, int64_t j, int q[kQK]) {
+  const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(t));
+  tensor::f16_t d;
+  std::memcpy(&d, group + at.scales + 2 * j, sizeof(d));
+  const uint8_t* p = group + at.payload;
+  if (t == tensor::Type::Q8_0) {
+    for (int e = 0; e < kQK; ++e) q[e] = static_cast<int>(p[64 * (e / 4) + 4 * j + e % 4]) - detail::kQ8QuantOffset;
+  } else {
+    for (int g = 0; g < 8; ++g)
+      for (int e = 0; e < 4; ++e) {
+        const uint8_t byte = p[64 * (g % 4) + 4 * j + e];
+        uint64_t mask;
+        std::memcpy(&mask, p + detail::kQ5MaskOffset + 8 * g, sizeof(mask));
+        const int nibble = g < 4 ? byte & 0x0F : byte >> 4;
+        const int high = static_cast<int>((mask >> (4 * j + e)) & 1u);
+        q[4 * g + e] = nibble + 16 * high - detail::kQ5QuantOffset;
+      }
+  }
+  return tensor::fp16_to_fp32(d);
+}
+
+}  // namespace
+
 Matrix interleave(const Matrix& m, void* dst) {
   if (!can_interleave(m))
     throw InvalidArgument("interleave: a " + std::string(tensor::type_name(m.type)) + " matrix of " +
                           std::to_string(m.rows) + " rows has no interleaved layout");
   const int64_t nb = m.cols / kQK;
-  const size_t group_bytes = static_cast<size_t>(nb) * detail::kQ8BlockColumnBytes;
-  const auto* src = static_cast<const BlockQ8_0*>(m.data);
+  const size_t row_bytes = tensor::row_bytes(m.type, m.cols);
+  const size_t group_bytes = static_cast<size_t>(kGroupRows) * row_bytes;
+  const auto* src = static_cast<const uint8_t*>(m.data);
   auto* out = static_cast<uint8_t*>(dst);
+  std::memset(out, 0, group_bytes * static_cast<size_t>(m.rows / kGroupRows));  // (Q5_0 ORs masks)
   for (int64_t g = 0; g < m.rows / kGroupRows; ++g) {
     uint8_t* group = out + static_cast<size_t>(g) * group_bytes;
     for (int64_t b = 0; b < nb; ++b) {
-      const detail::BlockColumn at = q8_0_block_column(nb, b);
-      auto* scales = reinterpret_cast<tensor::f16_t*>(group + at.scales);
-      uint8_t* quants = group + at.quants;
+      const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(m.type));
       for (int64_t j = 0; j < kGroupRows; ++j) {
-        const BlockQ8_0& blk = src[(g * kGroupRows + j) * nb + b];
-        std::memcpy(scales + j, &blk.d, sizeof(blk.d));
-        for (int k = 0; k < kQK / 4; ++k)
-          for (int e = 0; e < 4; ++e)
-            quants[64 * k + 4 * j + e] =
-                static_cast<uint8_t>(static_cast<uint8_t>(blk.qs[4 * k + e]) + detail::kQ8QuantOffset);
+        const uint8_t* row = src + static_cast<size_t>(g * kGroupRows + j) * row_bytes;
+        if (m.type == tensor::Type::Q8_0)
+          put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at);
+        else
+          put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at);
       }
     }
   }
@@ -67,33 +122,17 @@ Matrix interleave(const Matrix& m, void* dst) {
   return r;
 }
 
-namespace {
-
-// Quant e (0..31) of row j in a block column's 512 quant bytes, as the signed value it encodes.
-int q8_quant(const uint8_t* quants, int64_t j, int e) {
-  return static_cast<int>(quants[64 * (e / 4) + 4 * j + e % 4]) - detail::kQ8QuantOffset;
-}
-
-float q8_scale(const uint8_t* group, const detail::BlockColumn& at, int64_t j) {
-  tensor::f16_t d;
-  std::memcpy(&d, group + at.scales + 2 * j, sizeof(d));
-  return tensor::fp16_to_fp32(d);
-}
-
-}  // namespace
-
 void interleaved_row_to_float(const Matrix& m, int64_t row, float* out) {
-  if (!m.interleaved || m.type != tensor::Type::Q8_0)
-    throw InvalidArgument("interleaved_row_to_float: not an interleaved Q8_0 matrix");
+  if (!m.interleaved || (m.type != tensor::Type::Q8_0 && m.type != tensor::Type::Q5_0))
+    throw InvalidArgument("interleaved_row_to_float: not an interleaved Q8_0 or Q5_0 matrix");
   if (row < 0 || row >= m.rows) throw InvalidArgument("interleaved_row_to_float: row out of range");
   const int64_t nb = m.cols / kQK;
   const auto* group = static_cast<const uint8_t*>(m.data) +
-                      static_cast<size_t>(row / kGroupRows) * nb * detail::kQ8BlockColumnBytes;
-  const int64_t j = row % kGroupRows;
+                      static_cast<size_t>(row / kGroupRows) * kGroupRows * tensor::row_bytes(m.type, m.cols);
+  int q[kQK];
   for (int64_t b = 0; b < nb; ++b) {
-    const detail::BlockColumn at = q8_0_block_column(nb, b);
-    const float d = q8_scale(group, at, j);
-    for (int e = 0; e < kQK; ++e) out[b * kQK + e] = d * static_cast<float>(q8_quant(group + at.quants, j, e));
+    const float d = read_block(m.type, group, nb, b, row % kGroupRows, q);
+    for (int e = 0; e < kQK; ++e) out[b * kQK + e] = d * static_cast<float>(q[e]);
   }
 }
 
@@ -101,12 +140,14 @@ namespace detail {
 namespace {
 
 // Reference: per block, the exact integer dot times both scales, summed block by block.
-void gemm_interleaved_q8_0_scalar(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
-                                  const void* a, size_t a_stride, int64_t n_act, float* out,
-                                  size_t out_stride) {
+template <tensor::Type T>
+void gemm_interleaved_scalar(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
+                             const void* a, size_t a_stride, int64_t n_act, float* out,
+                             size_t out_stride) {
   const int64_t nb = cols / kQK;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* ab = static_cast<const uint8_t*>(a);
+  int q[kQK];
   for (int64_t g = 0; g < n_rows / kGroupRows; ++g) {
     const uint8_t* group = wb + static_cast<size_t>(g * kGroupRows) * w_stride;
     for (int64_t n = 0; n < n_act; ++n) {
@@ -114,10 +155,10 @@ void gemm_interleaved_q8_0_scalar(int64_t cols, const void* w, size_t w_stride, 
       for (int64_t j = 0; j < kGroupRows; ++j) {
         float sum = 0;
         for (int64_t b = 0; b < nb; ++b) {
-          const BlockColumn at = q8_0_block_column(nb, b);
+          const float d = read_block(T, group, nb, b, j, q);
           int32_t dot = 0;
-          for (int e = 0; e < kQK; ++e) dot += q8_quant(group + at.quants, j, e) * act[b].qs[e];
-          sum += static_cast<float>(dot) * (q8_scale(group, at, j) * tensor::fp16_to_fp32(act[b].d));
+          for (int e = 0; e < kQK; ++e) dot += q[e] * act[b].qs[e];
+          sum += static_cast<float>(dot) * (d * tensor::fp16_to_fp32(act[b].d));
         }
         out[static_cast<size_t>(n) * out_stride + static_cast<size_t>(g * kGroupRows + j)] = sum;
       }
@@ -128,7 +169,8 @@ void gemm_interleaved_q8_0_scalar(int64_t cols, const void* w, size_t w_stride, 
 }  // namespace
 
 void register_interleaved_scalar(KernelTable& t) {
-  t[tensor::Type::Q8_0].interleaved = gemm_interleaved_q8_0_scalar;
+  t[tensor::Type::Q8_0].interleaved = gemm_interleaved_scalar<tensor::Type::Q8_0>;
+  t[tensor::Type::Q5_0].interleaved = gemm_interleaved_scalar<tensor::Type::Q5_0>;
 }
 
 }  // namespace detail

@@ -1,5 +1,6 @@
-// AVX-512 VNNI kernel for row-interleaved Q8_0 (layout: interleave_layout.h). One 64-byte load
-// holds 4 quants of each of 16 weight rows; the activation's matching 4 quants are broadcast to
+// AVX-512 VNNI kernels for row-interleaved Q8_0 and Q5_0 (layout: interleave_layout.h). One
+// 64-byte vector holds 4 quants of each of 16 weight rows (Q8_0: one load; Q5_0: a nibble mask or
+// shift plus a masked add of the 5th bits); the activation's matching 4 quants are broadcast to
 // all lanes, so one vpdpbusd does 64 multiply-adds with no shuffling, for any number of
 // activation rows. The 16 lanes end each block column as 16 rows' integer dots: one conversion
 // and one FMA per block and activation row, and no horizontal sums at the end.
@@ -7,10 +8,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/gemm_table.h"
 #include "kernels/interleave_layout.h"
+#include "kernels/scratch_buffer.h"
 #include "tensor/blocks.h"
 #include "tensor/convert.h"
 
@@ -30,14 +33,55 @@ constexpr int64_t kPairMinActs = 9;
 // Activation rows multiplied per pass over one group (8 float and 8 integer accumulators).
 constexpr int kMaxTileActs = 8;
 
-// Per activation row and block: its scale as float, and -128 * sum(quants), which removes what
-// the weights' +128 storage offset adds to each integer dot.
+// The two payloads: vector k of a block column holds elements 4k..4k+3 of the 16 rows as
+// unsigned bytes, `kOffset` above the signed quant.
+struct Q8Payload {
+  static constexpr size_t kBytes = kQ8PayloadBytes;
+  static constexpr int32_t kOffset = kQ8QuantOffset;
+  static __m512i vector(const uint8_t* p, int k) { return _mm512_loadu_si512(p + 64 * k); }
+};
+
+struct Q5Payload {
+  static constexpr size_t kBytes = kQ5PayloadBytes;
+  static constexpr int32_t kOffset = kQ5QuantOffset;
+  static __m512i vector(const uint8_t* p, int k) {
+    const __m512i raw = _mm512_loadu_si512(p + 64 * (k % 4));
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    const __m512i nibbles = k < 4 ? _mm512_and_si512(raw, low4)
+                                  : _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+    __mmask64 fifth;
+    std::memcpy(&fifth, p + kQ5MaskOffset + 8 * k, sizeof(fifth));
+    return _mm512_mask_add_epi8(nibbles, fifth, nibbles, _mm512_set1_epi8(16));
+  }
+};
+
+// Q5_0 groups widened to Q8_0's payload (offset 16 kept): for many activation rows, each pair of
+// groups is unpacked once per call instead of once per pass of 6 rows.
+struct Q5Unpacked {
+  static constexpr size_t kBytes = kQ8PayloadBytes;
+  static constexpr int32_t kOffset = kQ5QuantOffset;
+  static __m512i vector(const uint8_t* p, int k) { return _mm512_loadu_si512(p + 64 * k); }
+};
+
+void unpack_q5_group(int64_t nb, const uint8_t* group, uint8_t* dst) {
+  for (int64_t b = 0; b < nb; ++b) {
+    const BlockColumn from = block_column(nb, b, Q5Payload::kBytes);
+    const BlockColumn to = block_column(nb, b, Q5Unpacked::kBytes);
+    std::memcpy(dst + to.scales, group + from.scales, kScaleBytes);
+    for (int k = 0; k < 8; ++k)
+      _mm512_storeu_si512(dst + to.payload + 64 * k, Q5Payload::vector(group + from.payload, k));
+  }
+}
+
+// Per activation row and block: its scale as float, and -offset * sum(quants), which removes what
+// the weights' unsigned storage adds to each integer dot.
 struct ActTerms {
   std::vector<float> scale;
   std::vector<int32_t> offset;
 };
 
-void prepare(const uint8_t* a, size_t a_stride, int64_t n_act, int64_t nb, ActTerms& t) {
+void prepare(const uint8_t* a, size_t a_stride, int64_t n_act, int64_t nb, int32_t weight_offset,
+             ActTerms& t) {
   const size_t n = static_cast<size_t>(n_act * nb);
   if (t.scale.size() < n) {
     t.scale.resize(n);
@@ -49,7 +93,7 @@ void prepare(const uint8_t* a, size_t a_stride, int64_t n_act, int64_t nb, ActTe
       int32_t sum = 0;
       for (int e = 0; e < kQK; ++e) sum += blk[b].qs[e];
       t.scale[static_cast<size_t>(r * nb + b)] = tensor::fp16_to_fp32(blk[b].d);
-      t.offset[static_cast<size_t>(r * nb + b)] = -static_cast<int32_t>(kQ8QuantOffset) * sum;
+      t.offset[static_cast<size_t>(r * nb + b)] = -weight_offset * sum;
     }
   }
 }
@@ -63,7 +107,7 @@ inline __m512i broadcast4(const int8_t* p) {
 // M groups (16 weight rows each, consecutive) x N activation rows: out[n * out_stride + 16m + j].
 // Each weight load serves N activation rows and each activation broadcast M groups: at M = 2,
 // N = 4 the loads no longer outnumber the dot products.
-template <int M, int N>
+template <class P, int M, int N>
 void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint8_t* end, const uint8_t* a,
                 size_t a_stride, const float* scale, const int32_t* offset, float* out,
                 size_t out_stride) {
@@ -71,7 +115,7 @@ void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint
   for (int m = 0; m < M; ++m)
     for (int n = 0; n < N; ++n) acc[m][n] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockColumn at = q8_0_block_column(nb, b);
+    const BlockColumn at = block_column(nb, b, P::kBytes);
     // Few accumulators would wait on vpdpbusd's latency: then even and odd k get a chain each.
     constexpr int C = M * N >= 4 ? 1 : 2;
     __m512i dot[C][M][N];
@@ -87,10 +131,11 @@ void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint
     for (int k = 0; k < 8; ++k) {
       __m512i w[M];
       for (int m = 0; m < M; ++m) {
-        const uint8_t* q = group + m * group_bytes + at.quants + 64 * k;
+        const uint8_t* q = group + m * group_bytes + at.payload;
         // (Streaming decode only: a pair of groups serves many activation passes from cache.)
-        if (M == 1 && end - q > kPrefetchBytes) _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes), _MM_HINT_T0);
-        w[m] = _mm512_loadu_si512(q);
+        if (M == 1 && 64 * k < static_cast<int>(P::kBytes) && end - q > kPrefetchBytes + 64 * k)
+          _mm_prefetch(reinterpret_cast<const char*>(q + 64 * k + kPrefetchBytes), _MM_HINT_T0);
+        w[m] = P::vector(q, k);
       }
       for (int n = 0; n < N; ++n) {
         const __m512i x = broadcast4(aq[n] + 4 * k);
@@ -115,23 +160,50 @@ void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint
 using TileFn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, const uint8_t*, size_t, const float*,
                         const int32_t*, float*, size_t);
 // [M - 1][N]: two groups at a time, one for an odd last group; up to kMaxTileActs rows.
+template <class P>
 constexpr TileFn kTiles[2][kMaxTileActs + 1] = {
-    {nullptr, group_tile<1, 1>, group_tile<1, 2>, group_tile<1, 3>, group_tile<1, 4>,
-     group_tile<1, 5>, group_tile<1, 6>, group_tile<1, 7>, group_tile<1, 8>},
-    {nullptr, group_tile<2, 1>, group_tile<2, 2>, group_tile<2, 3>, group_tile<2, 4>,
-     group_tile<2, 5>, group_tile<2, 6>, group_tile<2, 6>, group_tile<2, 6>}};
+    {nullptr, group_tile<P, 1, 1>, group_tile<P, 1, 2>, group_tile<P, 1, 3>, group_tile<P, 1, 4>,
+     group_tile<P, 1, 5>, group_tile<P, 1, 6>, group_tile<P, 1, 7>, group_tile<P, 1, 8>},
+    {nullptr, group_tile<P, 2, 1>, group_tile<P, 2, 2>, group_tile<P, 2, 3>, group_tile<P, 2, 4>,
+     group_tile<P, 2, 5>, group_tile<P, 2, 6>, group_tile<P, 2, 6>, group_tile<P, 2, 6>}};
 
-void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
+template <class P>
+void gemm_interleaved(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
                            const void* a, size_t a_stride, int64_t n_act, float* out,
                            size_t out_stride) {
   const int64_t nb = cols / kQK;
   const auto* ab = static_cast<const uint8_t*>(a);
   thread_local ActTerms terms;
-  prepare(ab, a_stride, n_act, nb, terms);
+  prepare(ab, a_stride, n_act, nb, P::kOffset, terms);
   const size_t group_bytes = static_cast<size_t>(kGroupRows) * w_stride;
   const auto* wb = static_cast<const uint8_t*>(w);
   const int64_t n_groups = n_rows / kGroupRows;
   const uint8_t* end = wb + static_cast<size_t>(n_groups) * group_bytes;
+  if constexpr (std::is_same_v<P, Q5Payload>) {
+    if (n_act >= kPairMinActs && n_groups >= 2) {
+      const size_t unpacked_bytes = static_cast<size_t>(nb) * (kScaleBytes + Q5Unpacked::kBytes);
+      thread_local ScratchBuffer scratch;
+      uint8_t* pair = scratch.get(2 * unpacked_bytes);
+      int64_t g = 0;
+      for (; g + 2 <= n_groups; g += 2) {
+        unpack_q5_group(nb, wb + static_cast<size_t>(g) * group_bytes, pair);
+        unpack_q5_group(nb, wb + static_cast<size_t>(g + 1) * group_bytes, pair + unpacked_bytes);
+        for (int64_t n0 = 0; n0 < n_act; n0 += 6) {
+          const int64_t n = std::min<int64_t>(6, n_act - n0);
+          kTiles<Q5Unpacked>[1][n](nb, pair, unpacked_bytes, pair + 2 * unpacked_bytes,
+                                   ab + static_cast<size_t>(n0) * a_stride, a_stride,
+                                   terms.scale.data() + n0 * nb, terms.offset.data() + n0 * nb,
+                                   out + static_cast<size_t>(n0) * out_stride + static_cast<size_t>(g * kGroupRows),
+                                   out_stride);
+        }
+      }
+      if (g == n_groups) return;
+      // An odd last group: the packed kernel below.
+      gemm_interleaved<P>(cols, wb + static_cast<size_t>(g) * group_bytes, w_stride, kGroupRows, a,
+                          a_stride, n_act, out + static_cast<size_t>(g * kGroupRows), out_stride);
+      return;
+    }
+  }
   for (int64_t g = 0; g < n_groups;) {
     const int pair = n_act >= kPairMinActs && g + 1 < n_groups ? 1 : 0;
     // Two groups take at most 6 activation rows per pass (registers: 2 x 6 integer and float
@@ -140,7 +212,7 @@ void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t
     const uint8_t* group = wb + static_cast<size_t>(g) * group_bytes;
     for (int64_t n0 = 0; n0 < n_act; n0 += max_acts) {
       const int64_t n = std::min<int64_t>(max_acts, n_act - n0);
-      kTiles[pair][n](nb, group, group_bytes, end, ab + static_cast<size_t>(n0) * a_stride, a_stride,
+      kTiles<P>[pair][n](nb, group, group_bytes, end, ab + static_cast<size_t>(n0) * a_stride, a_stride,
                       terms.scale.data() + n0 * nb, terms.offset.data() + n0 * nb,
                       out + static_cast<size_t>(n0) * out_stride + static_cast<size_t>(g * kGroupRows),
                       out_stride);
@@ -152,8 +224,10 @@ void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t
 }  // namespace
 
 void register_interleaved_avx512(KernelTable& t) {
-  t[tensor::Type::Q8_0].interleaved = gemm_interleaved_q8_0;
+  t[tensor::Type::Q8_0].interleaved = gemm_interleaved<Q8Payload>;
   t[tensor::Type::Q8_0].interleave_pays = true;
+  t[tensor::Type::Q5_0].interleaved = gemm_interleaved<Q5Payload>;
+  t[tensor::Type::Q5_0].interleave_pays = true;
 }
 
 }  // namespace tandem::kernels::detail

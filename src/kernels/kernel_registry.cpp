@@ -42,6 +42,7 @@ KernelTable build(Isa isa, const KernelTable* slower) {
   if (isa == Isa::Avx2) {
     register_panel_legacy_avx2(t);
     register_panel_kquant_avx2(t);
+    register_interleaved_avx2(t);
   }
   if (isa == Isa::Avx512) {
     register_panel_legacy_avx512(t);

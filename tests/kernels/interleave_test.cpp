@@ -1,6 +1,6 @@
-// Row-interleaved Q8_0 (kernels/interleave.h): the repacked matrix holds exactly the original
-// values, and matmul on it gives what matmul on the plain rows gives, on every ISA path, for
-// every activation count (1 to 8 stream per group, 9+ run in tiles of two groups).
+// Row-interleaved Q8_0 and Q5_0 (kernels/interleave.h): the repacked matrix holds exactly the
+// original values, and matmul on it gives what matmul on the plain rows gives, on every ISA path,
+// for every activation count (1 to 8 stream per group, 9+ run in tiles of two groups).
 #include "kernels/interleave.h"
 
 #include <gtest/gtest.h>
@@ -30,14 +30,16 @@ struct AlignedBytes {
 
 // cols 32 and 96: an odd number of blocks (the lone last block column); 896: Qwen2.5-0.5B's width.
 constexpr int64_t kCols[] = {32, 96, 896};
+constexpr Type kTypes[] = {Type::Q8_0, Type::Q5_0};
 
 TEST(Interleave, EveryRowReadsBackExactly) {
+  for (Type t : kTypes)
   for (int64_t cols : kCols) {
     const int64_t rows = 48;
     std::vector<float> want;
-    const auto w = make_weights(Type::Q8_0, rows, cols, 7, &want);
+    const auto w = make_weights(t, rows, cols, 7, &want);
     AlignedBytes packed(w.size());
-    const Matrix m = interleave(Matrix{Type::Q8_0, rows, cols, w.data()}, packed.p);
+    const Matrix m = interleave(Matrix{t, rows, cols, w.data()}, packed.p);
     EXPECT_TRUE(m.interleaved);
     EXPECT_EQ(m.data, packed.p);
     std::vector<float> row(static_cast<size_t>(cols));
@@ -45,19 +47,20 @@ TEST(Interleave, EveryRowReadsBackExactly) {
       interleaved_row_to_float(m, r, row.data());
       for (int64_t c = 0; c < cols; ++c)
         ASSERT_EQ(row[static_cast<size_t>(c)], want[static_cast<size_t>(r * cols + c)])
-            << "cols=" << cols << " row " << r << " col " << c;
+            << tensor::type_name(t) << " cols=" << cols << " row " << r << " col " << c;
     }
   }
 }
 
 TEST(Interleave, MatmulMatchesPlainRowsOnEveryPath) {
   ThreadPool pool(2);
+  for (Type t : kTypes)
   for (Isa isa : available_isas())
     for (int64_t cols : kCols)
       for (int64_t rows : {16, 48, 160}) {
-        const auto w = make_weights(Type::Q8_0, rows, cols, 11, nullptr);
+        const auto w = make_weights(t, rows, cols, 11, nullptr);
         AlignedBytes packed(w.size());
-        const Matrix plain{Type::Q8_0, rows, cols, w.data()};
+        const Matrix plain{t, rows, cols, w.data()};
         const Matrix m = interleave(plain, packed.p);
         for (int64_t batch : {1, 2, 3, 4, 5, 7, 8, 9, 13, 20, 64}) {
           const auto x = random_floats(static_cast<size_t>(batch * cols), 12);
@@ -66,7 +69,8 @@ TEST(Interleave, MatmulMatchesPlainRowsOnEveryPath) {
           matmul(m, x.data(), batch, got.data(), pool, isa);
           // Both sum exact integer block dots times the same scales; only the float order differs.
           EXPECT_LT(normalized_error(got, want), 1e-5)
-              << isa_name(isa) << " cols=" << cols << " rows=" << rows << " batch=" << batch;
+              << tensor::type_name(t) << " " << isa_name(isa) << " cols=" << cols << " rows=" << rows
+              << " batch=" << batch;
         }
       }
 }
