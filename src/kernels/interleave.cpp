@@ -43,29 +43,32 @@ size_t payload_bytes(tensor::Type t) {
   return t == tensor::Type::Q8_0 ? detail::kQ8PayloadBytes : detail::kQ5PayloadBytes;
 }
 
-// Row j's block in a group's block column `at`: its 16 f16 scale written, its quants moved into
-// the payload (layouts in interleave_layout.h).
+// Row j's block in a group's block column `at`: its f16 scale written, its quants moved into the
+// payload (layouts in interleave_layout.h), 4 bytes at a time.
 void put_q8_0(const BlockQ8_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
   std::memcpy(group + at.scales + 2 * j, &blk.d, sizeof(blk.d));
   uint8_t* quants = group + at.payload;
-  for (int k = 0; k < kQK / 4; ++k)
-    for (int e = 0; e < 4; ++e)
-      quants[64 * k + 4 * j + e] =
-          static_cast<uint8_t>(static_cast<uint8_t>(blk.qs[4 * k + e]) + detail::kQ8QuantOffset);
+  static_assert(detail::kQ8QuantOffset == 0x80);  // + 128 on a byte is flipping its top bit
+  for (int k = 0; k < kQK / 4; ++k) {
+    uint32_t v;
+    std::memcpy(&v, blk.qs + 4 * k, 4);
+    v ^= 0x80808080u;
+    std::memcpy(quants + 64 * k + 4 * j, &v, 4);
+  }
 }
 
 void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
   std::memcpy(group + at.scales + 2 * j, &blk.d, sizeof(blk.d));
-  uint8_t* nibbles = group + at.payload;
-  for (int k = 0; k < 4; ++k) std::memcpy(nibbles + 64 * k + 4 * j, blk.qs + 4 * k, 4);
+  uint8_t* payload = group + at.payload;
+  for (int k = 0; k < 4; ++k) std::memcpy(payload + 64 * k + 4 * j, blk.qs + 4 * k, 4);
   uint32_t qh;
   std::memcpy(&qh, blk.qh, sizeof(qh));
+  // Mask g gets this row's 4 bits 4g..4g+3 at bits 4j..4j+3 (the masks start zeroed).
   for (int g = 0; g < 8; ++g) {
     uint64_t mask;
-    std::memcpy(&mask, nibbles + detail::kQ5MaskOffset + 8 * g, sizeof(mask));
-    for (int e = 0; e < 4; ++e)
-      if ((qh >> (4 * g + e)) & 1u) mask |= uint64_t{1} << (4 * j + e);
-    std::memcpy(nibbles + detail::kQ5MaskOffset + 8 * g, &mask, sizeof(mask));
+    std::memcpy(&mask, payload + detail::kQ5MaskOffset + 8 * g, sizeof(mask));
+    mask |= static_cast<uint64_t>((qh >> (4 * g)) & 0xFu) << (4 * j);
+    std::memcpy(payload + detail::kQ5MaskOffset + 8 * g, &mask, sizeof(mask));
   }
 }
 
@@ -93,7 +96,7 @@ float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, in
 
 }  // namespace
 
-Matrix interleave(const Matrix& m, void* dst) {
+Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool) {
   if (!can_interleave(m))
     throw InvalidArgument("interleave: a " + std::string(tensor::type_name(m.type)) + " matrix of " +
                           std::to_string(m.rows) + " rows has no interleaved layout");
@@ -102,20 +105,26 @@ Matrix interleave(const Matrix& m, void* dst) {
   const size_t group_bytes = static_cast<size_t>(kGroupRows) * row_bytes;
   const auto* src = static_cast<const uint8_t*>(m.data);
   auto* out = static_cast<uint8_t*>(dst);
-  std::memset(out, 0, group_bytes * static_cast<size_t>(m.rows / kGroupRows));  // (Q5_0 ORs masks)
-  for (int64_t g = 0; g < m.rows / kGroupRows; ++g) {
-    uint8_t* group = out + static_cast<size_t>(g) * group_bytes;
-    for (int64_t b = 0; b < nb; ++b) {
-      const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(m.type));
-      for (int64_t j = 0; j < kGroupRows; ++j) {
-        const uint8_t* row = src + static_cast<size_t>(g * kGroupRows + j) * row_bytes;
-        if (m.type == tensor::Type::Q8_0)
-          put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at);
-        else
-          put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at);
+  auto repack = [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      uint8_t* group = out + static_cast<size_t>(g) * group_bytes;
+      if (m.type == tensor::Type::Q5_0) std::memset(group, 0, group_bytes);  // (masks are ORed)
+      for (int64_t b = 0; b < nb; ++b) {
+        const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(m.type));
+        for (int64_t j = 0; j < kGroupRows; ++j) {
+          const uint8_t* row = src + static_cast<size_t>(g * kGroupRows + j) * row_bytes;
+          if (m.type == tensor::Type::Q8_0)
+            put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at);
+          else
+            put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at);
+        }
       }
     }
-  }
+  };
+  if (pool != nullptr)
+    pool->parallel_for(m.rows / kGroupRows, 1, repack);
+  else
+    repack(0, m.rows / kGroupRows);
   Matrix r = m;
   r.data = dst;
   r.interleaved = true;

@@ -23,9 +23,9 @@ bool can_interleave(const Matrix& m);
 bool interleave_pays(tensor::Type t, Isa isa);
 
 // Writes m's rows interleaved into dst (m.rows * row_bytes(m.type, m.cols) bytes; 64-byte
-// alignment keeps the kernels' loads aligned) and returns the Matrix viewing dst. Throws
-// InvalidArgument when !can_interleave(m).
-Matrix interleave(const Matrix& m, void* dst);
+// alignment keeps the kernels' loads aligned) and returns the Matrix viewing dst, on the pool's
+// threads when one is given. Throws InvalidArgument when !can_interleave(m).
+Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool = nullptr);
 
 // Row `row` of an interleaved matrix as floats (m.cols of them): checks and tests.
 void interleaved_row_to_float(const Matrix& m, int64_t row, float* out);
