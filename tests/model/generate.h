@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "model/evaluator.h"
+#include "model/model.h"
 #include "runtime/kv_cache.h"
+#include "util/thread_pool.h"
 
 namespace tandem::testing {
 
@@ -41,6 +43,25 @@ inline std::vector<int32_t> greedy(model::Evaluator& ev, model::KvStore& kv, mod
     out.push_back(argmax(ev.forward({&t, 1}, kv).logits_row(0)));
   }
   return out;
+}
+
+// The logits of every position of `prompt` (sequence 0 of a fresh cache), as one batch or token
+// by token.
+inline std::vector<float> prompt_logits(const model::Model& m, const std::vector<int32_t>& prompt,
+                                        bool one_batch, tensor::Type kv_type, int threads) {
+  ThreadPool pool(threads);
+  model::Evaluator ev(m, pool);
+  runtime::KvCache kv(m.kv_shape(), {kv_type, 64, 1});
+  std::vector<model::BatchToken> batch;
+  for (size_t i = 0; i < prompt.size(); ++i)
+    batch.push_back({prompt[i], static_cast<int32_t>(i), 0, true});
+  if (one_batch) return ev.forward(batch, kv).logits;
+  std::vector<float> all;
+  for (const auto& t : batch) {
+    const auto& out = ev.forward({&t, 1}, kv);
+    all.insert(all.end(), out.logits.begin(), out.logits.end());
+  }
+  return all;
 }
 
 }  // namespace tandem::testing

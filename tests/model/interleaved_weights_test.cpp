@@ -8,11 +8,10 @@
 #include <filesystem>
 #include <vector>
 
+#include "generate.h"
 #include "gguf/file.h"
 #include "kernels/interleave.h"
-#include "model/evaluator.h"
 #include "model/model.h"
-#include "runtime/kv_cache.h"
 #include "runtime/loaded_model.h"
 #include "test_models.h"
 
@@ -22,22 +21,6 @@ namespace {
 using tensor::Type;
 
 const std::vector<int32_t> kPrompt{1, 17, 300, 42, 42, 7, 250, 99, 383, 5, 128, 64};
-
-std::vector<float> logits(const model::Model& m, bool one_batch) {
-  ThreadPool pool(2);
-  model::Evaluator ev(m, pool);
-  runtime::KvCache kv(m.kv_shape(), {Type::F32, 64, 1});
-  std::vector<model::BatchToken> batch;
-  for (size_t i = 0; i < kPrompt.size(); ++i)
-    batch.push_back({kPrompt[i], static_cast<int32_t>(i), 0, true});
-  if (one_batch) return ev.forward(batch, kv).logits;
-  std::vector<float> all;
-  for (const auto& t : batch) {
-    const auto& out = ev.forward({&t, 1}, kv);
-    all.insert(all.end(), out.logits.begin(), out.logits.end());
-  }
-  return all;
-}
 
 double normalized_error(const std::vector<float>& a, const std::vector<float>& b) {
   double num = 0, den = 0;
@@ -76,8 +59,8 @@ TEST(InterleavedWeights, SameLogitsAsPlainRowsAndFilePagesReleased) {
   runtime::prefault(file, nullptr, nullptr);
 
   for (bool one_batch : {true, false}) {
-    const auto want = logits(plain, one_batch);
-    const auto got = logits(m, one_batch);
+    const auto want = testing::prompt_logits(plain, kPrompt, one_batch, Type::F32, 2);
+    const auto got = testing::prompt_logits(m, kPrompt, one_batch, Type::F32, 2);
     ASSERT_EQ(got.size(), want.size());
     EXPECT_LT(normalized_error(got, want), 1e-5) << (one_batch ? "one batch" : "token by token");
   }

@@ -93,19 +93,7 @@ class ReferenceCase {
 
   // The engine's logits for every prompt position, as one batch or token by token.
   std::vector<float> engine_logits(const model::Model& m, bool one_batch, Type kv_type, int threads) {
-    ThreadPool pool(threads);
-    model::Evaluator ev(m, pool);
-    runtime::KvCache kv(m.kv_shape(), {kv_type, 64, 1});
-    std::vector<model::BatchToken> batch;
-    for (size_t i = 0; i < kPrompt.size(); ++i)
-      batch.push_back({kPrompt[i], static_cast<int32_t>(i), 0, true});
-    if (one_batch) return ev.forward(batch, kv).logits;
-    std::vector<float> all;
-    for (const auto& t : batch) {
-      const auto& out = ev.forward({&t, 1}, kv);
-      all.insert(all.end(), out.logits.begin(), out.logits.end());
-    }
-    return all;
+    return testing::prompt_logits(m, kPrompt, one_batch, kv_type, threads);
   }
 
   const std::string& model_path() const { return model_path_; }
