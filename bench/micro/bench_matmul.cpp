@@ -187,7 +187,7 @@ void register_all() {
       benchmark::RegisterBenchmark(name.c_str(), BM_matmul, s.t, s.rows, s.cols, batch)
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
-  // The Q8_0 and Q5_0 shapes above repacked row-interleaved (what the loader does on CPUs whose
+  // The Q8_0, Q5_0, Q4_0 and IQ4_NL shapes above repacked row-interleaved (what the loader does on CPUs whose
   // kernels gain from it): a batched decode step's vocabulary projection and FFN, the decode
   // shape, and from cache (4096 x 896 is 2.4-3.9 MB, in L3) the kernels' compute ceilings side by
   // side with the plain rows'.
@@ -201,7 +201,7 @@ void register_all() {
           ->Unit(benchmark::kMicrosecond)->UseRealTime();
     }
   }
-  for (Type t : {Type::Q8_0, Type::Q5_0}) {
+  for (Type t : {Type::Q8_0, Type::Q5_0, Type::Q4_0, Type::IQ4_NL}) {
     if (!kernels::interleave_pays(t, kernels::best_isa())) continue;
     const std::string type = std::string(tensor::type_name(t));
     for (int64_t batch : {1, 64})

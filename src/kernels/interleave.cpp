@@ -21,9 +21,20 @@ using tensor::kQK;
 static_assert(kInterleaveRows == kGroupRows);
 static_assert(detail::kScaleBytes + detail::kQ8PayloadBytes == kGroupRows * sizeof(BlockQ8_0));
 static_assert(detail::kScaleBytes + detail::kQ5PayloadBytes == kGroupRows * sizeof(tensor::BlockQ5_0));
+static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes == kGroupRows * sizeof(tensor::BlockQ4_0));
+static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes == kGroupRows * sizeof(tensor::BlockIQ4_NL));
+
+namespace {
+
+bool has_layout(tensor::Type t) {
+  return t == tensor::Type::Q8_0 || t == tensor::Type::Q5_0 || t == tensor::Type::Q4_0 ||
+         t == tensor::Type::IQ4_NL;
+}
+
+}  // namespace
 
 bool can_interleave(const Matrix& m) {
-  return (m.type == tensor::Type::Q8_0 || m.type == tensor::Type::Q5_0) && !m.interleaved && m.data != nullptr && m.rows > 0 &&
+  return has_layout(m.type) && !m.interleaved && m.data != nullptr && m.rows > 0 &&
          m.rows % kInterleaveRows == 0 && m.cols > 0 && m.cols % kQK == 0;
 }
 
@@ -40,7 +51,11 @@ bool interleave_pays(tensor::Type t, Isa isa) {
 namespace {
 
 size_t payload_bytes(tensor::Type t) {
-  return t == tensor::Type::Q8_0 ? detail::kQ8PayloadBytes : detail::kQ5PayloadBytes;
+  switch (t) {
+    case tensor::Type::Q8_0: return detail::kQ8PayloadBytes;
+    case tensor::Type::Q5_0: return detail::kQ5PayloadBytes;
+    default: return detail::kNibblePayloadBytes;  // Q4_0, IQ4_NL
+  }
 }
 
 // Row j's block in a group's block column `at`: its f16 scale written, its quants moved into the
@@ -57,10 +72,16 @@ void put_q8_0(const BlockQ8_0& blk, int64_t j, uint8_t* group, const detail::Blo
   }
 }
 
-void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
+// The nibble types (Q4_0, IQ4_NL and Q5_0's low 4 bits): the 16 bytes of qs in 4-byte lanes.
+template <class Block>
+void put_nibbles(const Block& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
   std::memcpy(group + at.scales + 2 * j, &blk.d, sizeof(blk.d));
+  for (int k = 0; k < 4; ++k) std::memcpy(group + at.payload + 64 * k + 4 * j, blk.qs + 4 * k, 4);
+}
+
+void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
+  put_nibbles(blk, j, group, at);
   uint8_t* payload = group + at.payload;
-  for (int k = 0; k < 4; ++k) std::memcpy(payload + 64 * k + 4 * j, blk.qs + 4 * k, 4);
   uint32_t qh;
   std::memcpy(&qh, blk.qh, sizeof(qh));
   // Mask g gets this row's 4 bits 4g..4g+3 at bits 4j..4j+3 (the masks start zeroed).
@@ -79,18 +100,25 @@ float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, in
   std::memcpy(&d, group + at.scales + 2 * j, sizeof(d));
   const uint8_t* p = group + at.payload;
   if (t == tensor::Type::Q8_0) {
-    for (int e = 0; e < kQK; ++e) q[e] = static_cast<int>(p[64 * (e / 4) + 4 * j + e % 4]) - detail::kQ8QuantOffset;
-  } else {
-    for (int g = 0; g < 8; ++g)
-      for (int e = 0; e < 4; ++e) {
-        const uint8_t byte = p[64 * (g % 4) + 4 * j + e];
+    for (int e = 0; e < kQK; ++e)
+      q[e] = static_cast<int>(p[64 * (e / 4) + 4 * j + e % 4]) - detail::kQ8QuantOffset;
+    return tensor::fp16_to_fp32(d);
+  }
+  for (int g = 0; g < 8; ++g)
+    for (int e = 0; e < 4; ++e) {
+      const uint8_t byte = p[64 * (g % 4) + 4 * j + e];
+      const int nibble = g < 4 ? byte & 0x0F : byte >> 4;
+      if (t == tensor::Type::Q5_0) {
         uint64_t mask;
         std::memcpy(&mask, p + detail::kQ5MaskOffset + 8 * g, sizeof(mask));
-        const int nibble = g < 4 ? byte & 0x0F : byte >> 4;
         const int high = static_cast<int>((mask >> (4 * j + e)) & 1u);
         q[4 * g + e] = nibble + 16 * high - detail::kQ5QuantOffset;
+      } else if (t == tensor::Type::Q4_0) {
+        q[4 * g + e] = nibble - detail::kQ4QuantOffset;
+      } else {
+        q[4 * g + e] = tensor::kIQ4NLValues[nibble];
       }
-  }
+    }
   return tensor::fp16_to_fp32(d);
 }
 
@@ -113,10 +141,12 @@ Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool) {
         const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(m.type));
         for (int64_t j = 0; j < kGroupRows; ++j) {
           const uint8_t* row = src + static_cast<size_t>(g * kGroupRows + j) * row_bytes;
-          if (m.type == tensor::Type::Q8_0)
-            put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at);
-          else
-            put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at);
+          switch (m.type) {
+            case tensor::Type::Q8_0: put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at); break;
+            case tensor::Type::Q5_0: put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at); break;
+            case tensor::Type::Q4_0: put_nibbles(reinterpret_cast<const tensor::BlockQ4_0*>(row)[b], j, group, at); break;
+            default: put_nibbles(reinterpret_cast<const tensor::BlockIQ4_NL*>(row)[b], j, group, at);
+          }
         }
       }
     }
@@ -132,8 +162,8 @@ Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool) {
 }
 
 void interleaved_row_to_float(const Matrix& m, int64_t row, float* out) {
-  if (!m.interleaved || (m.type != tensor::Type::Q8_0 && m.type != tensor::Type::Q5_0))
-    throw InvalidArgument("interleaved_row_to_float: not an interleaved Q8_0 or Q5_0 matrix");
+  if (!m.interleaved || !has_layout(m.type))
+    throw InvalidArgument("interleaved_row_to_float: not an interleaved matrix");
   if (row < 0 || row >= m.rows) throw InvalidArgument("interleaved_row_to_float: row out of range");
   const int64_t nb = m.cols / kQK;
   const auto* group = static_cast<const uint8_t*>(m.data) +
@@ -180,6 +210,8 @@ void gemm_interleaved_scalar(int64_t cols, const void* w, size_t w_stride, int64
 void register_interleaved_scalar(KernelTable& t) {
   t[tensor::Type::Q8_0].interleaved = gemm_interleaved_scalar<tensor::Type::Q8_0>;
   t[tensor::Type::Q5_0].interleaved = gemm_interleaved_scalar<tensor::Type::Q5_0>;
+  t[tensor::Type::Q4_0].interleaved = gemm_interleaved_scalar<tensor::Type::Q4_0>;
+  t[tensor::Type::IQ4_NL].interleaved = gemm_interleaved_scalar<tensor::Type::IQ4_NL>;
 }
 
 }  // namespace detail

@@ -4,7 +4,8 @@
 // SIMD lanes than multiplying. Interleaving 16 rows once at load time puts one element group of
 // 16 rows in each vector, so the kernel multiplies straight from memory for any number of
 // activation rows, and the matrix streams as contiguously as before for one.
-// Today: Q8_0 (the vocabulary projection of most small models), layout in interleave_layout.h.
+// Types: Q8_0 (the vocabulary projection of most small models), Q5_0, Q4_0, IQ4_NL; layout in
+// interleave_layout.h.
 #include <cstdint>
 
 #include "kernels/isa.h"

@@ -1,6 +1,7 @@
-// AVX-512 VNNI kernels for row-interleaved Q8_0 and Q5_0 (layout: interleave_layout.h). One
-// 64-byte vector holds 4 quants of each of 16 weight rows (Q8_0: one load; Q5_0: a nibble mask or
-// shift plus a masked add of the 5th bits); the activation's matching 4 quants are broadcast to
+// AVX-512 VNNI kernels for row-interleaved Q8_0, Q5_0, Q4_0 and IQ4_NL (layout:
+// interleave_layout.h). One 64-byte vector holds 4 quants of each of 16 weight rows (Q8_0: one
+// load; the nibble types: a mask or shift, plus a masked add of Q5_0's 5th bits or IQ4_NL's table
+// lookup); the activation's matching 4 quants are broadcast to
 // all lanes, so one vpdpbusd does 64 multiply-adds with no shuffling, for any number of
 // activation rows. The 16 lanes end each block column as 16 rows' integer dots: one conversion
 // and one FMA per block and activation row, and no horizontal sums at the end.
@@ -8,7 +9,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/gemm_table.h"
@@ -38,12 +38,14 @@ constexpr int kMaxTileActs = 8;
 struct Q8Payload {
   static constexpr size_t kBytes = kQ8PayloadBytes;
   static constexpr int32_t kOffset = kQ8QuantOffset;
+  static constexpr bool kUnpack = false;  // already one load per vector
   static __m512i vector(const uint8_t* p, int k) { return _mm512_loadu_si512(p + 64 * k); }
 };
 
 struct Q5Payload {
   static constexpr size_t kBytes = kQ5PayloadBytes;
   static constexpr int32_t kOffset = kQ5QuantOffset;
+  static constexpr bool kUnpack = true;
   static __m512i vector(const uint8_t* p, int k) {
     const __m512i raw = _mm512_loadu_si512(p + 64 * (k % 4));
     const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -55,21 +57,52 @@ struct Q5Payload {
   }
 };
 
-// Q5_0 groups widened to Q8_0's payload (offset 16 kept): for many activation rows, each pair of
-// groups is unpacked once per call instead of once per pass of 6 rows.
-struct Q5Unpacked {
+// Vector k of the nibble payloads: chunk k's low nibbles, or chunk k - 4's high nibbles.
+inline __m512i nibbles(const uint8_t* p, int k) {
+  const __m512i raw = _mm512_loadu_si512(p + 64 * (k % 4));
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  return k < 4 ? _mm512_and_si512(raw, low4) : _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+}
+
+struct Q4Payload {
+  static constexpr size_t kBytes = kNibblePayloadBytes;
+  static constexpr int32_t kOffset = kQ4QuantOffset;
+  static constexpr bool kUnpack = true;
+  static __m512i vector(const uint8_t* p, int k) { return nibbles(p, k); }
+};
+
+struct IQ4NLPayload {
+  static constexpr size_t kBytes = kNibblePayloadBytes;
+  static constexpr int32_t kOffset = kIQ4NLOffset;
+  static constexpr bool kUnpack = true;
+  static __m512i vector(const uint8_t* p, int k) {
+    // The value table + 128 in every 128-bit lane: one byte shuffle looks 64 indices up.
+    const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(
+        -127 + 128, -104 + 128, -83 + 128, -65 + 128, -49 + 128, -35 + 128, -22 + 128, -10 + 128,
+        static_cast<char>(1 + 128), static_cast<char>(13 + 128), static_cast<char>(25 + 128),
+        static_cast<char>(38 + 128), static_cast<char>(53 + 128), static_cast<char>(69 + 128),
+        static_cast<char>(89 + 128), static_cast<char>(113 + 128)));
+    return _mm512_shuffle_epi8(table, nibbles(p, k));
+  }
+};
+
+// A payload widened to Q8_0's (its offset kept): for many activation rows, each pair of groups
+// is unpacked once per call instead of once per pass of 6 rows.
+template <class From>
+struct Unpacked {
   static constexpr size_t kBytes = kQ8PayloadBytes;
-  static constexpr int32_t kOffset = kQ5QuantOffset;
+  static constexpr int32_t kOffset = From::kOffset;
   static __m512i vector(const uint8_t* p, int k) { return _mm512_loadu_si512(p + 64 * k); }
 };
 
-void unpack_q5_group(int64_t nb, const uint8_t* group, uint8_t* dst) {
+template <class From>
+void unpack_group(int64_t nb, const uint8_t* group, uint8_t* dst) {
   for (int64_t b = 0; b < nb; ++b) {
-    const BlockColumn from = block_column(nb, b, Q5Payload::kBytes);
-    const BlockColumn to = block_column(nb, b, Q5Unpacked::kBytes);
+    const BlockColumn from = block_column(nb, b, From::kBytes);
+    const BlockColumn to = block_column(nb, b, Unpacked<From>::kBytes);
     std::memcpy(dst + to.scales, group + from.scales, kScaleBytes);
     for (int k = 0; k < 8; ++k)
-      _mm512_storeu_si512(dst + to.payload + 64 * k, Q5Payload::vector(group + from.payload, k));
+      _mm512_storeu_si512(dst + to.payload + 64 * k, From::vector(group + from.payload, k));
   }
 }
 
@@ -206,21 +239,21 @@ void gemm_interleaved(int64_t cols, const void* w, size_t w_stride, int64_t n_ro
   const int64_t n_groups = n_rows / kGroupRows;
   const bool many = n_act >= kPairMinActs;
   int64_t g = 0;
-  if constexpr (std::is_same_v<P, Q5Payload>) {
+  if constexpr (P::kUnpack) {
     // Many activation rows: widen each pair of groups once, then run the Q8_0-style tiles on it.
     if (many) {
-      const size_t unpacked_bytes = static_cast<size_t>(nb) * (kScaleBytes + Q5Unpacked::kBytes);
+      const size_t unpacked_bytes = static_cast<size_t>(nb) * (kScaleBytes + Unpacked<P>::kBytes);
       thread_local ScratchBuffer scratch;
       uint8_t* pair = scratch.get(2 * unpacked_bytes);
       for (; g + 2 <= n_groups; g += 2) {
-        unpack_q5_group(nb, wb + static_cast<size_t>(g) * group_bytes, pair);
-        unpack_q5_group(nb, wb + static_cast<size_t>(g + 1) * group_bytes, pair + unpacked_bytes);
-        run_groups<Q5Unpacked>(nb, pair, unpacked_bytes, 0, 2, true, ab, a_stride, n_act, terms,
-                               out + static_cast<size_t>(g * kGroupRows), out_stride);
+        unpack_group<P>(nb, wb + static_cast<size_t>(g) * group_bytes, pair);
+        unpack_group<P>(nb, wb + static_cast<size_t>(g + 1) * group_bytes, pair + unpacked_bytes);
+        run_groups<Unpacked<P>>(nb, pair, unpacked_bytes, 0, 2, true, ab, a_stride, n_act, terms,
+                                out + static_cast<size_t>(g * kGroupRows), out_stride);
       }
     }
   }
-  // (What remains: every group, or a Q5_0 matrix's odd last one.)
+  // (What remains: every group, or an unpacked type's odd last one.)
   run_groups<P>(nb, wb, group_bytes, g, n_groups, many, ab, a_stride, n_act, terms, out, out_stride);
 }
 
@@ -231,6 +264,10 @@ void register_interleaved_avx512(KernelTable& t) {
   t[tensor::Type::Q8_0].interleave_pays = true;
   t[tensor::Type::Q5_0].interleaved = gemm_interleaved<Q5Payload>;
   t[tensor::Type::Q5_0].interleave_pays = true;
+  t[tensor::Type::Q4_0].interleaved = gemm_interleaved<Q4Payload>;
+  t[tensor::Type::Q4_0].interleave_pays = true;
+  t[tensor::Type::IQ4_NL].interleaved = gemm_interleaved<IQ4NLPayload>;
+  t[tensor::Type::IQ4_NL].interleave_pays = true;
 }
 
 }  // namespace tandem::kernels::detail

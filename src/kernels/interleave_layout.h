@@ -18,6 +18,9 @@
 //   5th bits: mask g bit 4j+e is the 5th bit of row j's element 4g+e. Unpacked vector g (elements
 //   4g..4g+3: chunk g's low nibbles for g < 4, chunk g-4's high nibbles after) is completed by
 //   adding 16 to the bytes mask g selects.
+// - Q4_0 and IQ4_NL (256 bytes): Q5_0's 4 nibble chunks alone. Q4_0's vector g holds q (0..15,
+//   value d * (q - 8)); IQ4_NL's holds indices into tensor::kIQ4NLValues, which the kernels look
+//   up (shifted by +128 to unsigned).
 #include <cstddef>
 #include <cstdint>
 
@@ -30,6 +33,9 @@ constexpr uint8_t kQ8QuantOffset = 128;
 constexpr size_t kQ5PayloadBytes = 320;
 constexpr size_t kQ5MaskOffset = 256;  // the masks, after the 4 nibble chunks
 constexpr int32_t kQ5QuantOffset = 16;
+constexpr size_t kNibblePayloadBytes = 256;
+constexpr int32_t kQ4QuantOffset = 8;
+constexpr int32_t kIQ4NLOffset = 128;  // added to the table's values to make them unsigned
 
 struct BlockColumn {
   size_t scales;   // offset of the 16 f16 scales in the group

@@ -1,6 +1,7 @@
-// Row-interleaved Q8_0 and Q5_0 (kernels/interleave.h): the repacked matrix holds exactly the
-// original values, and matmul on it gives what matmul on the plain rows gives, on every ISA path,
-// for every activation count (1 to 8 stream per group, 9+ run in tiles of two groups).
+// Row-interleaved Q8_0, Q5_0, Q4_0 and IQ4_NL (kernels/interleave.h): the repacked matrix holds
+// exactly the original values, and matmul on it gives what matmul on the plain rows gives, on
+// every ISA path, for every activation count (1 to 8 stream per group, 9+ run in tiles of two
+// groups, unpacked once for the nibble types).
 #include "kernels/interleave.h"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ struct AlignedBytes {
 
 // cols 32 and 96: an odd number of blocks (the lone last block column); 896: Qwen2.5-0.5B's width.
 constexpr int64_t kCols[] = {32, 96, 896};
-constexpr Type kTypes[] = {Type::Q8_0, Type::Q5_0};
+constexpr Type kTypes[] = {Type::Q8_0, Type::Q5_0, Type::Q4_0, Type::IQ4_NL};
 
 TEST(Interleave, EveryRowReadsBackExactly) {
   for (Type t : kTypes)
@@ -104,11 +105,11 @@ TEST(Interleave, GroupOfInterleavedAndPlainTargetsMatchesSeparateCalls) {
 }
 
 TEST(Interleave, RejectsWhatHasNoInterleavedLayout) {
-  const auto q4 = make_weights(Type::Q4_0, 16, 64, 1, nullptr);
+  const auto q4 = make_weights(Type::Q4_1, 16, 64, 1, nullptr);
   const auto q8 = make_weights(Type::Q8_0, 24, 64, 1, nullptr);
   AlignedBytes out(q8.size());
-  EXPECT_FALSE(can_interleave(Matrix{Type::Q4_0, 16, 64, q4.data()}));
-  EXPECT_THROW(interleave(Matrix{Type::Q4_0, 16, 64, q4.data()}, out.p), InvalidArgument);
+  EXPECT_FALSE(can_interleave(Matrix{Type::Q4_1, 16, 64, q4.data()}));
+  EXPECT_THROW(interleave(Matrix{Type::Q4_1, 16, 64, q4.data()}, out.p), InvalidArgument);
   EXPECT_FALSE(can_interleave(Matrix{Type::Q8_0, 24, 64, q8.data()}));  // 24 rows: not whole groups
   EXPECT_THROW(interleave(Matrix{Type::Q8_0, 24, 64, q8.data()}, out.p), InvalidArgument);
   const Matrix m = interleave(Matrix{Type::Q8_0, 16, 64, q8.data()}, out.p);
@@ -125,7 +126,7 @@ TEST(Interleave, RejectsWhatHasNoInterleavedLayout) {
   Matrix partial = m;
   partial.rows = 8;
   EXPECT_THROW(matmul(partial, x.data(), 1, y.data(), pool), InvalidArgument);
-  Matrix q4_flagged{Type::Q4_0, 16, 64, q4.data()};
+  Matrix q4_flagged{Type::Q4_1, 16, 64, q4.data()};
   q4_flagged.interleaved = true;
   EXPECT_THROW(matmul(q4_flagged, x.data(), 1, y.data(), pool), InvalidArgument);
   EXPECT_EQ(y, std::vector<float>(16, -1.0f));
