@@ -54,7 +54,8 @@ void register_panel_kquant_avx512(KernelTable& table);  // Q4_K Q5_K Q6_K
 void register_panel_legacy_avx2(KernelTable& table);    // Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL
 void register_panel_kquant_avx2(KernelTable& table);    // Q4_K Q5_K Q6_K
 
-// Kernels for row-interleaved matrices (kernels/interleave*.cpp): Q8_0.
+// Kernels for row-interleaved matrices (kernels/interleave*.cpp): the scalar reference for Q8_0,
+// Q5_0, Q4_0 and IQ4_NL; AVX-512 for all four; AVX2 for Q8_0.
 void register_interleaved_scalar(KernelTable& table);
 void register_interleaved_avx2(KernelTable& table);
 void register_interleaved_avx512(KernelTable& table);

@@ -20,9 +20,12 @@ using tensor::kQK;
 
 static_assert(kInterleaveRows == kGroupRows);
 static_assert(detail::kScaleBytes + detail::kQ8PayloadBytes == kGroupRows * sizeof(BlockQ8_0));
-static_assert(detail::kScaleBytes + detail::kQ5PayloadBytes == kGroupRows * sizeof(tensor::BlockQ5_0));
-static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes == kGroupRows * sizeof(tensor::BlockQ4_0));
-static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes == kGroupRows * sizeof(tensor::BlockIQ4_NL));
+static_assert(detail::kScaleBytes + detail::kQ5PayloadBytes ==
+              kGroupRows * sizeof(tensor::BlockQ5_0));
+static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes ==
+              kGroupRows * sizeof(tensor::BlockQ4_0));
+static_assert(detail::kScaleBytes + detail::kNibblePayloadBytes ==
+              kGroupRows * sizeof(tensor::BlockIQ4_NL));
 
 namespace {
 
@@ -52,9 +55,12 @@ namespace {
 
 size_t payload_bytes(tensor::Type t) {
   switch (t) {
-    case tensor::Type::Q8_0: return detail::kQ8PayloadBytes;
-    case tensor::Type::Q5_0: return detail::kQ5PayloadBytes;
-    default: return detail::kNibblePayloadBytes;  // Q4_0, IQ4_NL
+    case tensor::Type::Q8_0:
+      return detail::kQ8PayloadBytes;
+    case tensor::Type::Q5_0:
+      return detail::kQ5PayloadBytes;
+    default:
+      return detail::kNibblePayloadBytes;  // Q4_0, IQ4_NL
   }
 }
 
@@ -79,7 +85,8 @@ void put_nibbles(const Block& blk, int64_t j, uint8_t* group, const detail::Bloc
   for (int k = 0; k < 4; ++k) std::memcpy(group + at.payload + 64 * k + 4 * j, blk.qs + 4 * k, 4);
 }
 
-void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const detail::BlockColumn& at) {
+void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group,
+              const detail::BlockColumn& at) {
   put_nibbles(blk, j, group, at);
   uint8_t* payload = group + at.payload;
   uint32_t qh;
@@ -93,8 +100,24 @@ void put_q5_0(const tensor::BlockQ5_0& blk, int64_t j, uint8_t* group, const det
   }
 }
 
+// Block b of a plain row (type t) into row j of a group's block column `at`.
+void put_block(tensor::Type t, const uint8_t* row, int64_t b, int64_t j, uint8_t* group,
+               const detail::BlockColumn& at) {
+  switch (t) {
+    case tensor::Type::Q8_0:
+      return put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at);
+    case tensor::Type::Q5_0:
+      return put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at);
+    case tensor::Type::Q4_0:
+      return put_nibbles(reinterpret_cast<const tensor::BlockQ4_0*>(row)[b], j, group, at);
+    default:  // IQ4_NL
+      return put_nibbles(reinterpret_cast<const tensor::BlockIQ4_NL*>(row)[b], j, group, at);
+  }
+}
+
 // Row j's block b of a group as signed quants and scale: x[e] = d * q[e].
-float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, int64_t j, int q[kQK]) {
+float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, int64_t j,
+                 int q[kQK]) {
   const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(t));
   tensor::f16_t d;
   std::memcpy(&d, group + at.scales + 2 * j, sizeof(d));
@@ -126,8 +149,9 @@ float read_block(tensor::Type t, const uint8_t* group, int64_t nb, int64_t b, in
 
 Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool) {
   if (!can_interleave(m))
-    throw InvalidArgument("interleave: a " + std::string(tensor::type_name(m.type)) + " matrix of " +
-                          std::to_string(m.rows) + " rows has no interleaved layout");
+    throw InvalidArgument("interleave: a " + std::string(tensor::type_name(m.type)) +
+                          " matrix of " + std::to_string(m.rows) +
+                          " rows has no interleaved layout");
   const int64_t nb = m.cols / kQK;
   const size_t row_bytes = tensor::row_bytes(m.type, m.cols);
   const size_t group_bytes = static_cast<size_t>(kGroupRows) * row_bytes;
@@ -141,12 +165,7 @@ Matrix interleave(const Matrix& m, void* dst, ThreadPool* pool) {
         const detail::BlockColumn at = detail::block_column(nb, b, payload_bytes(m.type));
         for (int64_t j = 0; j < kGroupRows; ++j) {
           const uint8_t* row = src + static_cast<size_t>(g * kGroupRows + j) * row_bytes;
-          switch (m.type) {
-            case tensor::Type::Q8_0: put_q8_0(reinterpret_cast<const BlockQ8_0*>(row)[b], j, group, at); break;
-            case tensor::Type::Q5_0: put_q5_0(reinterpret_cast<const tensor::BlockQ5_0*>(row)[b], j, group, at); break;
-            case tensor::Type::Q4_0: put_nibbles(reinterpret_cast<const tensor::BlockQ4_0*>(row)[b], j, group, at); break;
-            default: put_nibbles(reinterpret_cast<const tensor::BlockIQ4_NL*>(row)[b], j, group, at);
-          }
+          put_block(m.type, row, b, j, group, at);
         }
       }
     }
@@ -166,8 +185,9 @@ void interleaved_row_to_float(const Matrix& m, int64_t row, float* out) {
     throw InvalidArgument("interleaved_row_to_float: not an interleaved matrix");
   if (row < 0 || row >= m.rows) throw InvalidArgument("interleaved_row_to_float: row out of range");
   const int64_t nb = m.cols / kQK;
-  const auto* group = static_cast<const uint8_t*>(m.data) +
-                      static_cast<size_t>(row / kGroupRows) * kGroupRows * tensor::row_bytes(m.type, m.cols);
+  const auto* group = static_cast<const uint8_t*>(m.data) + static_cast<size_t>(row / kGroupRows) *
+                                                                kGroupRows *
+                                                                tensor::row_bytes(m.type, m.cols);
   int q[kQK];
   for (int64_t b = 0; b < nb; ++b) {
     const float d = read_block(m.type, group, nb, b, row % kGroupRows, q);

@@ -53,14 +53,17 @@ void half_tile(int64_t nb, const uint8_t* group, int h, const uint8_t* end, cons
       const uint8_t* q = group + at.payload + 64 * k + 32 * h;
       if (h == 0 && end - q > kPrefetchBytes)
         _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes), _MM_HINT_T0);
-      const __m256i w = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), sign_bit);
+      const __m256i w =
+          _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), sign_bit);
       const __m256i w_abs = _mm256_abs_epi8(w);
       for (int n = 0; n < N; ++n) {
-        const __m256i p = _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(broadcast4(aq[n] + 4 * k), w));
+        const __m256i p =
+            _mm256_maddubs_epi16(w_abs, _mm256_sign_epi8(broadcast4(aq[n] + 4 * k), w));
         dot[n] = _mm256_add_epi32(dot[n], _mm256_madd_epi16(p, ones));
       }
     }
-    const __m256 ws = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at.scales + 16 * h)));
+    const __m256 ws = _mm256_cvtph_ps(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + at.scales + 16 * h)));
     for (int n = 0; n < N; ++n)
       acc[n] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot[n]),
                                _mm256_mul_ps(ws, _mm256_set1_ps(scale[n * nb + b])), acc[n]);
@@ -71,7 +74,7 @@ void half_tile(int64_t nb, const uint8_t* group, int h, const uint8_t* end, cons
 using TileFn = void (*)(int64_t, const uint8_t*, int, const uint8_t*, const uint8_t*, size_t,
                         const float*, float*, size_t);
 constexpr TileFn kTiles[kMaxTileActs + 1] = {nullptr, half_tile<1>, half_tile<2>, half_tile<3>,
-                                              half_tile<4>};
+                                             half_tile<4>};
 
 void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t n_rows,
                            const void* a, size_t a_stride, int64_t n_act, float* out,
@@ -82,7 +85,8 @@ void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t
   if (scale.size() < static_cast<size_t>(n_act * nb)) scale.resize(static_cast<size_t>(n_act * nb));
   for (int64_t r = 0; r < n_act; ++r) {
     const auto* blk = reinterpret_cast<const BlockQ8_0*>(ab + static_cast<size_t>(r) * a_stride);
-    for (int64_t b = 0; b < nb; ++b) scale[static_cast<size_t>(r * nb + b)] = tensor::fp16_to_fp32(blk[b].d);
+    for (int64_t b = 0; b < nb; ++b)
+      scale[static_cast<size_t>(r * nb + b)] = tensor::fp16_to_fp32(blk[b].d);
   }
   const size_t group_bytes = static_cast<size_t>(kGroupRows) * w_stride;
   const auto* wb = static_cast<const uint8_t*>(w);
@@ -95,7 +99,8 @@ void gemm_interleaved_q8_0(int64_t cols, const void* w, size_t w_stride, int64_t
         const int64_t n = std::min<int64_t>(kMaxTileActs, n_act - n0);
         kTiles[n](nb, group, h, end, ab + static_cast<size_t>(n0) * a_stride, a_stride,
                   scale.data() + n0 * nb,
-                  out + static_cast<size_t>(n0) * out_stride + static_cast<size_t>(g * kGroupRows + 8 * h),
+                  out + static_cast<size_t>(n0) * out_stride +
+                      static_cast<size_t>(g * kGroupRows + 8 * h),
                   out_stride);
       }
   }

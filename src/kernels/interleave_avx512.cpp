@@ -49,8 +49,8 @@ struct Q5Payload {
   static __m512i vector(const uint8_t* p, int k) {
     const __m512i raw = _mm512_loadu_si512(p + 64 * (k % 4));
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    const __m512i nibbles = k < 4 ? _mm512_and_si512(raw, low4)
-                                  : _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+    const __m512i nibbles =
+        k < 4 ? _mm512_and_si512(raw, low4) : _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
     __mmask64 fifth;
     std::memcpy(&fifth, p + kQ5MaskOffset + 8 * k, sizeof(fifth));
     return _mm512_mask_add_epi8(nibbles, fifth, nibbles, _mm512_set1_epi8(16));
@@ -178,12 +178,13 @@ void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint
       }
     }
     for (int m = 0; m < M; ++m) {
-      const __m512 ws = _mm512_cvtph_ps(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(group + m * group_bytes + at.scales)));
+      const __m512 ws = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(group + m * group_bytes + at.scales)));
       for (int n = 0; n < N; ++n) {
         if constexpr (C == 2) dot[0][m][n] = _mm512_add_epi32(dot[0][m][n], dot[1][m][n]);
-        acc[m][n] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[0][m][n]),
-                                    _mm512_mul_ps(ws, _mm512_set1_ps(scale[n * nb + b])), acc[m][n]);
+        acc[m][n] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[0][m][n]),
+                            _mm512_mul_ps(ws, _mm512_set1_ps(scale[n * nb + b])), acc[m][n]);
       }
     }
   }
@@ -208,20 +209,21 @@ constexpr TileFn kTiles[2][kMaxTileActs + 1] = {
 // Groups [g0, g1) (M = 1 or 2 at a time) x all activation rows, in passes of up to
 // kMaxTileActs / kPairMaxActs rows.
 template <class P>
-void run_groups(int64_t nb, const uint8_t* w, size_t group_bytes, int64_t g0, int64_t g1, bool pairs,
-                const uint8_t* a, size_t a_stride, int64_t n_act, const ActTerms& terms, float* out,
-                size_t out_stride) {
+void run_groups(int64_t nb, const uint8_t* w, size_t group_bytes, int64_t g0, int64_t g1,
+                bool pairs, const uint8_t* a, size_t a_stride, int64_t n_act, const ActTerms& terms,
+                float* out, size_t out_stride) {
   const uint8_t* end = w + static_cast<size_t>(g1) * group_bytes;
   for (int64_t g = g0; g < g1;) {
     const int pair = pairs && g + 1 < g1 ? 1 : 0;
     const int64_t max_acts = pair ? kPairMaxActs : kMaxTileActs;
     for (int64_t n0 = 0; n0 < n_act; n0 += max_acts) {
       const int64_t n = std::min<int64_t>(max_acts, n_act - n0);
-      kTiles<P>[pair][n](nb, w + static_cast<size_t>(g) * group_bytes, group_bytes, end,
-                         a + static_cast<size_t>(n0) * a_stride, a_stride,
-                         terms.scale.data() + n0 * nb, terms.offset.data() + n0 * nb,
-                         out + static_cast<size_t>(n0) * out_stride + static_cast<size_t>(g * kGroupRows),
-                         out_stride);
+      kTiles<P>[pair][n](
+          nb, w + static_cast<size_t>(g) * group_bytes, group_bytes, end,
+          a + static_cast<size_t>(n0) * a_stride, a_stride, terms.scale.data() + n0 * nb,
+          terms.offset.data() + n0 * nb,
+          out + static_cast<size_t>(n0) * out_stride + static_cast<size_t>(g * kGroupRows),
+          out_stride);
     }
     g += 1 + pair;
   }
@@ -254,7 +256,8 @@ void gemm_interleaved(int64_t cols, const void* w, size_t w_stride, int64_t n_ro
     }
   }
   // (What remains: every group, or an unpacked type's odd last one.)
-  run_groups<P>(nb, wb, group_bytes, g, n_groups, many, ab, a_stride, n_act, terms, out, out_stride);
+  run_groups<P>(nb, wb, group_bytes, g, n_groups, many, ab, a_stride, n_act, terms, out,
+                out_stride);
 }
 
 }  // namespace

@@ -14,8 +14,8 @@ int interleave_weights(const gguf::File& file, Weights& w) {
   const kernels::Isa isa = kernels::best_isa();
   std::vector<kernels::Matrix*> fields{&w.output};
   for (LayerWeights& l : w.layers)
-    for (kernels::Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up,
-                               &l.w_gate_up, &l.w_down})
+    for (kernels::Matrix* m :
+         {&l.wq, &l.wk, &l.wv, &l.wqkv, &l.wo, &l.w_gate, &l.w_up, &l.w_gate_up, &l.w_down})
       fields.push_back(m);
 
   // One arena for every repacked matrix, each at a 64-byte aligned offset. A tensor two fields
@@ -39,7 +39,8 @@ int interleave_weights(const gguf::File& file, Weights& w) {
   arena.size = total;
   arena.data.reset(std::aligned_alloc(64, total));
   if (!arena.data)
-    throw Error(file.name() + ": out of memory repacking " + std::to_string(total) + " bytes of weights");
+    throw Error(file.name() + ": out of memory repacking " + std::to_string(total) +
+                " bytes of weights");
 
   ThreadPool pool;  // repacking reads and writes every byte: every core shortens the load
   std::unordered_map<const void*, kernels::Matrix> packed;
@@ -50,7 +51,8 @@ int interleave_weights(const gguf::File& file, Weights& w) {
   }
   for (kernels::Matrix* m : fields)
     if (auto it = packed.find(m->data); present(*m) && it != packed.end()) *m = it->second;
-  if (auto it = packed.find(w.token_embd->data); it != packed.end()) w.token_embd_interleaved = it->second;
+  if (auto it = packed.find(w.token_embd->data); it != packed.end())
+    w.token_embd_interleaved = it->second;
   w.owned.push_back(std::move(arena));
   return static_cast<int>(sources.size());
 }

@@ -22,7 +22,8 @@ using testing::normalized_error;
 using testing::random_floats;
 
 struct AlignedBytes {
-  explicit AlignedBytes(size_t n) : p(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64))) {}
+  explicit AlignedBytes(size_t n)
+      : p(static_cast<uint8_t*>(std::aligned_alloc(64, (n + 63) / 64 * 64))) {}
   ~AlignedBytes() { std::free(p); }
   AlignedBytes(const AlignedBytes&) = delete;
   AlignedBytes& operator=(const AlignedBytes&) = delete;
@@ -35,45 +36,46 @@ constexpr Type kTypes[] = {Type::Q8_0, Type::Q5_0, Type::Q4_0, Type::IQ4_NL};
 
 TEST(Interleave, EveryRowReadsBackExactly) {
   for (Type t : kTypes)
-  for (int64_t cols : kCols) {
-    const int64_t rows = 48;
-    std::vector<float> want;
-    const auto w = make_weights(t, rows, cols, 7, &want);
-    AlignedBytes packed(w.size());
-    const Matrix m = interleave(Matrix{t, rows, cols, w.data()}, packed.p);
-    EXPECT_TRUE(m.interleaved);
-    EXPECT_EQ(m.data, packed.p);
-    std::vector<float> row(static_cast<size_t>(cols));
-    for (int64_t r = 0; r < rows; ++r) {
-      interleaved_row_to_float(m, r, row.data());
-      for (int64_t c = 0; c < cols; ++c)
-        ASSERT_EQ(row[static_cast<size_t>(c)], want[static_cast<size_t>(r * cols + c)])
-            << tensor::type_name(t) << " cols=" << cols << " row " << r << " col " << c;
+    for (int64_t cols : kCols) {
+      const int64_t rows = 48;
+      std::vector<float> want;
+      const auto w = make_weights(t, rows, cols, 7, &want);
+      AlignedBytes packed(w.size());
+      const Matrix m = interleave(Matrix{t, rows, cols, w.data()}, packed.p);
+      EXPECT_TRUE(m.interleaved);
+      EXPECT_EQ(m.data, packed.p);
+      std::vector<float> row(static_cast<size_t>(cols));
+      for (int64_t r = 0; r < rows; ++r) {
+        interleaved_row_to_float(m, r, row.data());
+        for (int64_t c = 0; c < cols; ++c)
+          ASSERT_EQ(row[static_cast<size_t>(c)], want[static_cast<size_t>(r * cols + c)])
+              << tensor::type_name(t) << " cols=" << cols << " row " << r << " col " << c;
+      }
     }
-  }
 }
 
 TEST(Interleave, MatmulMatchesPlainRowsOnEveryPath) {
   ThreadPool pool(2);
   for (Type t : kTypes)
-  for (Isa isa : available_isas())
-    for (int64_t cols : kCols)
-      for (int64_t rows : {16, 48, 160}) {
-        const auto w = make_weights(t, rows, cols, 11, nullptr);
-        AlignedBytes packed(w.size());
-        const Matrix plain{t, rows, cols, w.data()};
-        const Matrix m = interleave(plain, packed.p);
-        for (int64_t batch : {1, 2, 3, 4, 5, 7, 8, 9, 13, 20, 64}) {
-          const auto x = random_floats(static_cast<size_t>(batch * cols), 12);
-          std::vector<float> want(static_cast<size_t>(batch * rows)), got(want.size(), -1.0f);
-          matmul(plain, x.data(), batch, want.data(), pool, Isa::Scalar);
-          matmul(m, x.data(), batch, got.data(), pool, isa);
-          // Both sum exact integer block dots times the same scales; only the float order differs.
-          EXPECT_LT(normalized_error(got, want), 1e-5)
-              << tensor::type_name(t) << " " << isa_name(isa) << " cols=" << cols << " rows=" << rows
-              << " batch=" << batch;
+    for (Isa isa : available_isas())
+      for (int64_t cols : kCols)
+        for (int64_t rows : {16, 48, 160}) {
+          const auto w = make_weights(t, rows, cols, 11, nullptr);
+          AlignedBytes packed(w.size());
+          const Matrix plain{t, rows, cols, w.data()};
+          const Matrix m = interleave(plain, packed.p);
+          for (int64_t batch : {1, 2, 3, 4, 5, 7, 8, 9, 13, 20, 64}) {
+            const auto x = random_floats(static_cast<size_t>(batch * cols), 12);
+            std::vector<float> want(static_cast<size_t>(batch * rows)), got(want.size(), -1.0f);
+            matmul(plain, x.data(), batch, want.data(), pool, Isa::Scalar);
+            matmul(m, x.data(), batch, got.data(), pool, isa);
+            // Both sum exact integer block dots times the same scales; only the float order
+            // differs.
+            EXPECT_LT(normalized_error(got, want), 1e-5)
+                << tensor::type_name(t) << " " << isa_name(isa) << " cols=" << cols
+                << " rows=" << rows << " batch=" << batch;
+          }
         }
-      }
 }
 
 TEST(Interleave, GroupOfInterleavedAndPlainTargetsMatchesSeparateCalls) {
@@ -99,7 +101,8 @@ TEST(Interleave, GroupOfInterleavedAndPlainTargetsMatchesSeparateCalls) {
       for (size_t i = 0; i < order.size(); ++i) targets.push_back({order[i], got[i].data()});
       matmul_group(targets, x.data(), batch, pool);
       for (size_t i = 0; i < order.size(); ++i)
-        EXPECT_EQ(got[i], want[i]) << "target " << i << " of " << order.size() << " batch=" << batch;
+        EXPECT_EQ(got[i], want[i])
+            << "target " << i << " of " << order.size() << " batch=" << batch;
     }
   }
 }
