@@ -1,6 +1,8 @@
 #pragma once
-// Model weights: matrices are views into the GGUF mapping (no copy); the small vectors (norm
-// weights, biases, RoPE factors) are dequantized to float once at load time.
+// Model weights: matrices are views into the GGUF mapping (no copy), except those repacked at
+// load into the row-interleaved layout where that is faster (model/weight_interleave.h), which
+// live in `owned`; the small vectors (norm weights, biases, RoPE factors) are dequantized to float
+// once at load time.
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
