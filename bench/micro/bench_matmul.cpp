@@ -219,7 +219,7 @@ void register_all() {
   }
   // Hot cache: one copy re-read, so the kernel's compute ceiling shows rather than DRAM's. 256 rows
   // of 2048 columns (~0.3-0.6 MB) fit in the two cores' L2 halves; 2048 rows sit in L3.
-  for (Type t : {Type::Q8_0, Type::Q4_0, Type::Q5_0})
+  for (Type t : {Type::Q8_0, Type::Q4_0, Type::Q5_0, Type::Q4_K, Type::Q6_K})
     for (int64_t rows : {256, 2048}) {
       const std::string name = "matmul_hot/" + std::string(tensor::type_name(t)) + "/" +
                                std::to_string(rows) + "x2048/b1";
