@@ -17,6 +17,7 @@
 #include "server/local_backend.h"
 #include "server/server.h"
 #include "util/error.h"
+#include "util/memory_info.h"
 
 namespace tandem::cli {
 
@@ -75,7 +76,7 @@ void serve_catalog(ServeArgs& a) {
   if (!a.memory_budget.empty()) {
     co.memory_budget_bytes = server::parse_byte_size(a.memory_budget);
   } else {
-    co.memory_budget_bytes = server::available_memory_bytes() / 4 * 3;  // 0 (no budget) if unknown
+    co.memory_budget_bytes = available_memory_bytes() / 4 * 3;  // 0 (no budget) if unknown
   }
   co.log = [](const std::string& message) {
     std::fprintf(stderr, "tandem serve: %s\n", message.c_str());

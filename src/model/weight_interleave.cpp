@@ -7,8 +7,13 @@
 
 #include "kernels/interleave.h"
 #include "util/error.h"
+#include "util/memory_info.h"
 
 namespace tandem::model {
+
+bool repack_fits(std::uint64_t repack_bytes, std::uint64_t available_bytes) {
+  return available_bytes == 0 || repack_bytes <= available_bytes / 10 * 8;
+}
 
 int interleave_weights(const gguf::File& file, Weights& w) {
   const kernels::Isa isa = kernels::best_isa();
@@ -31,7 +36,7 @@ int interleave_weights(const gguf::File& file, Weights& w) {
     sources.push_back(*m);
     total += (tensor::row_bytes(m->type, m->cols) * static_cast<size_t>(m->rows) + 63) / 64 * 64;
   }
-  if (sources.empty()) return 0;
+  if (sources.empty() || !repack_fits(total, available_memory_bytes())) return 0;
 
   // (2 MB pages via MADV_HUGEPAGE were tried: decode speed unchanged, load time +0.7-1.7 s from
   // compacting memory for them, on Llama-3.2-1B Q8_0.)

@@ -157,7 +157,5 @@ class CatalogBackend : public Backend {
 // "8G", "512M", "1.5GiB", "1024" (bytes) -> bytes. K/M/G/T are powers of 1024. Throws
 // InvalidArgument naming the text.
 std::uint64_t parse_byte_size(const std::string& text);
-// MemAvailable from /proc/meminfo, in bytes; 0 when it cannot be read.
-std::uint64_t available_memory_bytes();
 
 }  // namespace tandem::server

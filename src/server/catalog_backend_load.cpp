@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <utility>
 
@@ -248,16 +247,6 @@ std::uint64_t parse_byte_size(const std::string& text) {
   if (scale == 0 || !std::isfinite(value) || value < 0 || value * scale > 1.8e19)
     throw InvalidArgument("'" + text + "' is not a size (examples: 8G, 512M, 1.5GiB, 1000000)");
   return static_cast<std::uint64_t>(value * scale);
-}
-
-std::uint64_t available_memory_bytes() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  std::uint64_t kib = 0;
-  std::string unit;
-  while (in >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
 }
 
 }  // namespace tandem::server

@@ -12,6 +12,7 @@
 #include "gguf/file.h"
 #include "kernels/interleave.h"
 #include "model/model.h"
+#include "model/weight_interleave.h"
 #include "runtime/loaded_model.h"
 #include "test_models.h"
 
@@ -65,6 +66,13 @@ TEST(InterleavedWeights, SameLogitsAsPlainRowsAndFilePagesReleased) {
     EXPECT_LT(normalized_error(got, want), 1e-5) << (one_batch ? "one batch" : "token by token");
   }
   std::filesystem::remove(path);
+}
+
+TEST(InterleavedWeights, RepackOnlyWhatFitsInFourFifthsOfAvailableMemory) {
+  EXPECT_TRUE(model::repack_fits(800, 1000));
+  EXPECT_FALSE(model::repack_fits(801, 1000));
+  EXPECT_TRUE(model::repack_fits(uint64_t{1} << 40, 0));  // unknown: no limit
+  EXPECT_FALSE(model::repack_fits(uint64_t{1} << 40, uint64_t{1} << 30));
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "server/generation.h"
 #include "tokenizer/test_vocabs.h"
 #include "util/error.h"
+#include "util/memory_info.h"
 
 namespace tandem::server {
 namespace {
@@ -501,7 +502,7 @@ TEST(ParseByteSize, UnitsArePowersOf1024) {
   EXPECT_THROW(parse_byte_size("lots"), InvalidArgument);
   EXPECT_THROW(parse_byte_size("8X"), InvalidArgument);
   EXPECT_THROW(parse_byte_size("-1G"), InvalidArgument);
-  EXPECT_GT(available_memory_bytes(), 0u);
+  EXPECT_GT(tandem::available_memory_bytes(), 0u);
 }
 
 }  // namespace
