@@ -14,6 +14,7 @@
 
 #include "kernels/gemm_table.h"
 #include "kernels/interleave_layout.h"
+#include "kernels/simd_x86.h"
 #include "tensor/blocks.h"
 #include "tensor/convert.h"
 
@@ -24,8 +25,6 @@ using tensor::BlockQ8_0;
 using tensor::kQK;
 
 constexpr int kMaxTileActs = 4;
-// Weights are prefetched this far ahead in the group stream (as the plain decode kernels do).
-constexpr int64_t kPrefetchBytes = 8192;
 
 inline __m256i broadcast4(const int8_t* p) {
   int32_t v;
@@ -51,8 +50,7 @@ void half_tile(int64_t nb, const uint8_t* group, int h, const uint8_t* end, cons
     }
     for (int k = 0; k < 8; ++k) {
       const uint8_t* q = group + at.payload + 64 * k + 32 * h;
-      if (h == 0 && end - q > kPrefetchBytes)
-        _mm_prefetch(reinterpret_cast<const char*>(q + kPrefetchBytes), _MM_HINT_T0);
+      if (h == 0) simd::prefetch_ahead(q, 64, end);  // (the decode prefetch, simd_x86.h)
       const __m256i w =
           _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)), sign_bit);
       const __m256i w_abs = _mm256_abs_epi8(w);

@@ -14,6 +14,7 @@
 #include "kernels/gemm_table.h"
 #include "kernels/interleave_layout.h"
 #include "kernels/scratch_buffer.h"
+#include "kernels/simd_x86.h"
 #include "tensor/blocks.h"
 #include "tensor/convert.h"
 
@@ -22,10 +23,6 @@ namespace {
 
 using tensor::BlockQ8_0;
 using tensor::kQK;
-
-// Weights are prefetched this far ahead of their loads in each group's stream (the distance the
-// plain decode kernels use, legacy_x86.h: the hardware prefetcher alone falls short of the probe).
-constexpr int64_t kPrefetchBytes = 8192;
 
 // From this many activation rows two groups go together (below, one stream reads faster).
 constexpr int64_t kPairMinActs = 9;
@@ -167,8 +164,7 @@ void group_tile(int64_t nb, const uint8_t* group, size_t group_bytes, const uint
       for (int m = 0; m < M; ++m) {
         const uint8_t* q = group + m * group_bytes + at.payload;
         // (Streaming decode only: a pair of groups serves many activation passes from cache.)
-        if (M == 1 && 64 * k < static_cast<int>(P::kBytes) && end - q > kPrefetchBytes + 64 * k)
-          _mm_prefetch(reinterpret_cast<const char*>(q + 64 * k + kPrefetchBytes), _MM_HINT_T0);
+        if (M == 1 && 64 * k < static_cast<int>(P::kBytes)) simd::prefetch_ahead(q + 64 * k, 64, end);
         w[m] = P::vector(q, k);
       }
       for (int n = 0; n < N; ++n) {

@@ -251,18 +251,7 @@ void tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a, size_
       out[j * out_stride + r] = _mm512_reduce_add_ps(acc[0][r][j]);
 }
 
-// Decode prefetches the weights this far ahead of its loads (software prefetch, into L1). The
-// hardware prefetcher alone kept one streaming core ~10-20% below the read probe; 8-16 KB ahead
-// measured at or above the probe for Q4_0, Q5_0 and Q8_0 on Zen 5 (2-4 KB gained little).
-// Prefetches stop at the end of the call's rows, so a small chunk fetches nothing it won't use.
-constexpr int kDecodePrefetchBytes = 8192;
-
-// Prefetches [p, p + bytes) + kDecodePrefetchBytes by cache lines, stopping before `end`.
-inline void prefetch_ahead(const uint8_t* p, int bytes, const uint8_t* end) {
-  for (int o = 0; o < bytes; o += 64)
-    if (end - p > kDecodePrefetchBytes + o)  // (p + distance itself may lie past the buffer)
-      _mm_prefetch(reinterpret_cast<const char*>(p + kDecodePrefetchBytes + o), _MM_HINT_T0);
-}
+using simd::prefetch_ahead;  // (decode's software prefetch, simd_x86.h)
 
 #include "kernels/legacy_decode_avx512.inc"
 

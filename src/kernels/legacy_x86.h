@@ -162,16 +162,7 @@ void tile(int64_t nb, const uint8_t* w, size_t w_stride, const uint8_t* a, size_
     for (int r = 0; r < R; ++r) out[j * out_stride + r] = simd::hsum(accs[0][r][j]) + min_acc[r][j];
 }
 
-// Decode prefetches the weights this far ahead of its loads: the hardware prefetcher alone left
-// a streaming core 10-20% below the read probe (measured on Zen 5 with the AVX-512 kernels, which
-// use the same distance; see legacy_avx512.cpp). Never past the end of the call's rows.
-constexpr int kDecodePrefetchBytes = 8192;
-
-inline void prefetch_ahead(const uint8_t* p, int bytes, const uint8_t* end) {
-  for (int o = 0; o < bytes; o += 64)
-    if (end - p > kDecodePrefetchBytes + o)  // (p + distance itself may lie past the buffer)
-      _mm_prefetch(reinterpret_cast<const char*>(p + kDecodePrefetchBytes + o), _MM_HINT_T0);
-}
+using simd::prefetch_ahead;  // (decode's software prefetch, simd_x86.h)
 
 // ---- One activation row (decode) ----
 // Memory-bound, so the aim is few instructions per weight byte. Blocks go in groups of 4: each
