@@ -3,6 +3,8 @@
 // kernels. Each kernel translation unit fills in the entries of the types it implements.
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <string_view>
 
 #include "kernels/isa.h"
 #include "tensor/types.h"
@@ -35,6 +37,13 @@ struct WeightKernel {
 };
 
 constexpr int kMaxTypeId = 40;
+
+// False when environment variable `name` is "0": the switches that turn a kernel family off for
+// side-by-side benchmarks and bisecting (TANDEM_PANEL, TANDEM_INTERLEAVE). Read once per caller.
+inline bool env_switch_on(const char* name) {
+  const char* env = std::getenv(name);
+  return env == nullptr || std::string_view(env) != "0";
+}
 
 struct KernelTable {
   WeightKernel by_type[kMaxTypeId];

@@ -2,7 +2,6 @@
 // scalar reference kernel every SIMD kernel for the layout is tested against.
 #include "kernels/interleave.h"
 
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -42,10 +41,7 @@ bool can_interleave(const Matrix& m) {
 }
 
 bool interleave_pays(tensor::Type t, Isa isa) {
-  static const bool enabled = [] {
-    const char* env = std::getenv("TANDEM_INTERLEAVE");
-    return env == nullptr || std::string(env) != "0";
-  }();
+  static const bool enabled = detail::env_switch_on("TANDEM_INTERLEAVE");
   const auto id = static_cast<uint32_t>(t);
   return enabled && id < static_cast<uint32_t>(detail::kMaxTypeId) &&
          detail::kernel_table(isa)[t].interleave_pays;

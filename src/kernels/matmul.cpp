@@ -4,7 +4,6 @@
 #include "kernels/matmul.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <string>
 
 #include "kernels/gemm_table.h"
@@ -28,10 +27,7 @@ constexpr size_t kActivationBlockBytes = 512 * 1024;
 constexpr int64_t kParallelConvertElements = 64 * 1024;
 // TANDEM_PANEL=0 turns the panel kernels off (side-by-side benchmarks, bisecting a difference).
 bool panel_enabled() {
-  static const bool on = [] {
-    const char* env = std::getenv("TANDEM_PANEL");
-    return env == nullptr || std::string(env) != "0";
-  }();
+  static const bool on = detail::env_switch_on("TANDEM_PANEL");
   return on;
 }
 
